@@ -1,0 +1,117 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6)
+]
+
+let package = Package(
+  name: "ContainerNetwork",
+  platforms: [.macOS(.v14)],
+  products: [
+    .library(name: "NetworkAddress", targets: ["NetworkAddress"]),
+    .library(name: "ContainerNetworkCore", targets: ["ContainerNetworkCore"]),
+    .library(name: "OrderedJSON", targets: ["OrderedJSON"]),
+    .library(name: "CNIRuntime", targets: ["CNIRuntime"]),
+    .library(name: "NetworkNamespace", targets: ["NetworkNamespace"]),
+    .library(name: "CNIBackend", targets: ["CNIBackend"]),
+    .executable(name: "cnet", targets: ["cnet"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+  ],
+  targets: [
+    // All C interop lives here: the calls Glibc's Swift module lacks.
+    .target(name: "CNetShim"),
+    // IPv4/IPv6 addresses, CIDR networks, MAC addresses: pure value types, no I/O.
+    .target(name: "NetworkAddress", swiftSettings: swiftSettings),
+    // A JSON value that keeps key order and number text, its parser, a Codable encoder into it, and Go's layout.
+    .target(name: "OrderedJSON", swiftSettings: swiftSettings),
+    // Atomic file writes and advisory file locks shared by every backend and the CNI cache.
+    .target(
+      name: "FileSystemSupport",
+      dependencies: ["CNetShim"],
+      swiftSettings: swiftSettings
+    ),
+    // The ContainerNetwork protocol, the Podman-compatible model, validation and allocation.
+    .target(
+      name: "ContainerNetworkCore",
+      dependencies: [
+        "NetworkAddress",
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Swift's libcni: find, execute and chain CNI plugins, cache results, convert versions.
+    .target(
+      name: "CNIRuntime",
+      dependencies: [
+        "CNetShim", "OrderedJSON",
+        "FileSystemSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // Create, enter (on a dedicated OS thread) and remove network namespaces.
+    .target(
+      name: "NetworkNamespace",
+      dependencies: ["CNetShim", "FileSystemSupport"],
+      swiftSettings: swiftSettings
+    ),
+    // The ContainerNetwork backend over CNI: Podman's conflist store, setup and teardown through CNIRuntime.
+    .target(
+      name: "CNIBackend",
+      dependencies: [
+        "ContainerNetworkCore", "CNIRuntime", "CNetShim", "NetworkAddress", "OrderedJSON", "NetworkNamespace",
+        "FileSystemSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    // The `cnet` commands: Podman-style flags and output over the ContainerNetwork protocol. No network logic here.
+    .target(
+      name: "CNetCommands",
+      dependencies: [
+        "ContainerNetworkCore", "CNIBackend", "CNIRuntime", "NetworkAddress", "NetworkNamespace", "OrderedJSON",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
+    .executableTarget(name: "cnet", dependencies: ["CNetCommands"], swiftSettings: swiftSettings),
+    // Helpers for tests only: temp dirs, privilege checks, throwaway network namespaces.
+    .target(name: "TestSupport", dependencies: ["CNetShim"], swiftSettings: swiftSettings),
+    .testTarget(
+      name: "NetworkAddressTests",
+      dependencies: ["NetworkAddress"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "ContainerNetworkCoreTests",
+      dependencies: ["ContainerNetworkCore", "TestSupport"],
+      exclude: ["Fixtures"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "NetworkNamespaceTests",
+      dependencies: ["NetworkNamespace", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "CNIBackendTests",
+      dependencies: [
+        "CNIBackend", "CNIRuntime", "ContainerNetworkCore", "NetworkAddress", "OrderedJSON", "TestSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      exclude: ["Fixtures"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "CNIRuntimeTests",
+      dependencies: ["CNIRuntime", "OrderedJSON", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
+  ]
+)

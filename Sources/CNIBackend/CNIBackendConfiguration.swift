@@ -1,0 +1,63 @@
+import Logging
+import NetworkAddress
+
+/// Where the CNI backend keeps its files and how it runs plugins. The defaults are Podman's.
+public struct CNIBackendConfiguration: Sendable {
+  /// The directory of `.conflist` files.
+  public var configDirectory: String
+  /// Where CNI plugins are searched, in order.
+  public var pluginDirectories: [String]
+  /// libcni's result cache (`<cacheDirectory>/results/…`).
+  public var cacheDirectory: String
+  /// The lock that serialises changes; Podman's for the same directory unless set.
+  public var lockPath: String
+  /// host-local's reservation directory; nil keeps the plugin's default (/var/lib/cni/networks). When set, it is
+  /// handed to host-local at run time and never written into config files.
+  public var hostLocalDataDirectory: String?
+  /// How long one plugin may run before its process group is killed.
+  public var pluginTimeout: Duration
+  /// Run plugins, and look at host interfaces, in this network namespace instead of ours (a rootless or test
+  /// "host" namespace). nil means the current namespace.
+  public var hostNamespacePath: String?
+  /// The network that exists even without a file.
+  public var defaultNetworkName: String
+  public var defaultNetworkInterface: String
+  public var defaultSubnet: IPNetwork
+  /// Where automatic subnets come from.
+  public var subnetPools: [IPNetwork]
+  public var logger: Logger
+
+  public static let defaultPluginDirectories = [
+    "/usr/local/libexec/cni", "/usr/libexec/cni", "/usr/local/lib/cni", "/usr/lib/cni", "/opt/cni/bin",
+  ]
+  public static let defaultConfigDirectory = "/etc/cni/net.d"
+
+  public init(
+    configDirectory: String = defaultConfigDirectory,
+    pluginDirectories: [String] = defaultPluginDirectories,
+    cacheDirectory: String = "/var/lib/cni",
+    lockPath: String? = nil,
+    hostLocalDataDirectory: String? = nil,
+    pluginTimeout: Duration = .seconds(60),
+    hostNamespacePath: String? = nil,
+    logger: Logger = Logger(label: "cnet.cni")
+  ) {
+    self.configDirectory = configDirectory
+    self.pluginDirectories = pluginDirectories
+    self.cacheDirectory = cacheDirectory
+    self.lockPath = lockPath ?? Self.podmanLockPath(configDirectory: configDirectory)
+    self.hostLocalDataDirectory = hostLocalDataDirectory
+    self.pluginTimeout = pluginTimeout
+    self.hostNamespacePath = hostNamespacePath
+    self.defaultNetworkName = "podman"
+    self.defaultNetworkInterface = "cni-podman0"
+    self.defaultSubnet = IPNetwork("10.88.0.0/16")!
+    self.subnetPools = SubnetAllocator.defaultPools
+    self.logger = logger
+  }
+
+  /// The lock file Podman's CNI backend takes for `configDirectory`, so both tools can run side by side.
+  public static func podmanLockPath(configDirectory: String) -> String {
+    "\(configDirectory)/cni.lock"
+  }
+}

@@ -1,0 +1,131 @@
+import CNIRuntime
+import ContainerNetworkCore
+import FileSystemSupport
+import Foundation
+import Logging
+import NetworkAddress
+import NetworkNamespace
+
+/// The ``ContainerNetwork`` backend that stores networks as Podman's CNI config lists and attaches containers by
+/// running CNI plugins.
+///
+/// Nothing is read at creation. The config directory is read the first time a method needs networks and again only
+/// when it changed, so networks created by another process (or by Podman) are seen. Every change takes the same
+/// lock file as Podman and re-reads the directory under it, so concurrent processes never pick the same name,
+/// subnet or bridge.
+public actor CNINetworkBackend {
+  public nonisolated let configuration: CNIBackendConfiguration
+  nonisolated let directory: ConfigDirectory
+  nonisolated let executor: PluginExecutor
+  private var snapshot: ConfigDirectory.Snapshot?
+
+  public init(configuration: CNIBackendConfiguration = CNIBackendConfiguration()) {
+    self.configuration = configuration
+    directory = ConfigDirectory(path: configuration.configDirectory, logger: configuration.logger)
+    executor = PluginExecutor(
+      pluginDirectories: configuration.pluginDirectories, timeout: configuration.pluginTimeout,
+      pluginNamespacePath: configuration.hostNamespacePath, logger: configuration.logger)
+  }
+
+  public nonisolated var drivers: [String] { CNINetworkCreation.drivers }
+  public nonisolated var defaultNetworkName: String { configuration.defaultNetworkName }
+
+  // MARK: Loading
+
+  /// The networks on disk plus the default one, read again only when the directory changed.
+  func storedNetworks() -> [StoredNetwork] {
+    if let snapshot, directory.isCurrent(snapshot) { return withDefault(snapshot) }
+    let fresh = directory.scan(reusing: snapshot)
+    snapshot = fresh
+    return withDefault(fresh)
+  }
+
+  /// Forces a re-read: used under the lock, where another process may have changed the directory a moment ago.
+  func reloadedNetworks() -> [StoredNetwork] {
+    let fresh = directory.scan(reusing: snapshot)
+    snapshot = fresh
+    return withDefault(fresh)
+  }
+
+  private func withDefault(_ snapshot: ConfigDirectory.Snapshot) -> [StoredNetwork] {
+    if snapshot.byName[configuration.defaultNetworkName] != nil { return snapshot.networks }
+    return snapshot.networks + [defaultNetwork()]
+  }
+
+  /// The default network, in memory only: it is never written.
+  func defaultNetwork() -> StoredNetwork {
+    let subnet = configuration.defaultSubnet
+    let network = Network(
+      name: configuration.defaultNetworkName, id: NetworkID.of(name: configuration.defaultNetworkName),
+      driver: "bridge", networkInterface: configuration.defaultNetworkInterface, created: .now(),
+      subnets: [Subnet(subnet: subnet, gateway: subnet.firstHost)], ipamOptions: ["driver": "host-local"])
+    let list = PodmanConflist.configList(for: network, dnsPluginAvailable: false)
+    return StoredNetwork(network: network, path: nil, configList: list)
+  }
+
+  func lookup(_ nameOrID: String) throws(NetworkError) -> StoredNetwork {
+    let stored = storedNetworks()
+    let network = try NetworkLookup.find(nameOrID, in: stored.map(\.network))
+    return stored.first { $0.network.name == network.name }!
+  }
+
+  /// Runs `body` holding Podman's lock for the config directory.
+  func withLock<T>(_ body: () async throws -> T) async throws -> T {
+    try makeDirectories(configuration.configDirectory)
+    let lock: FileLock
+    do {
+      lock = try await FileLock.acquire(path: configuration.lockPath)
+    } catch {
+      throw NetworkError(.io, "cannot lock \(configuration.lockPath): \(error)")
+    }
+    defer { lock.unlock() }
+    return try await body()
+  }
+
+  // MARK: Queries
+
+  public func list(filters: NetworkFilters) throws -> [Network] {
+    let now = Timestamp.now()
+    return storedNetworks().map(\.network).filter { filters.matches($0, now: now) }.sorted { $0.name < $1.name }
+  }
+
+  public func inspect(_ nameOrID: String) throws -> Network {
+    try lookup(nameOrID).network
+  }
+
+  public func update(_ nameOrID: String, options: NetworkUpdateOptions) throws {
+    _ = try lookup(nameOrID)
+    throw NetworkError(.notSupported, "network update is not supported by the cni backend; use the netavark backend")
+  }
+
+  // MARK: Create
+
+  public func create(_ request: Network, options: CreateOptions) async throws -> Network {
+    try await withLock {
+      let stored = reloadedNetworks()
+      if !request.name.isEmpty, let existing = stored.first(where: { $0.network.name == request.name }) {
+        if options.returnExisting { return existing.network }
+        throw NetworkError.networkExists(request.name)
+      }
+      let host = try HostInterfaces.read(namespacePath: configuration.hostNamespacePath)
+      let logger = configuration.logger
+      let creation = CNINetworkCreation(
+        existing: stored.map(\.network), host: host,
+        dnsPluginAvailable: (try? executor.findPlugin("dnsname")) != nil, pools: configuration.subnetPools,
+        warn: { logger.warning("\($0)") })
+      let network = try creation.complete(request)
+      let bytes = PodmanConflist.fileContents(for: network, dnsPluginAvailable: true)
+      let path = "\(configuration.configDirectory)/\(network.name).conflist"
+      do {
+        try AtomicFile.write(bytes, to: path, mode: 0o644)
+      } catch {
+        throw NetworkError(.io, "cannot write \(path): \(error)")
+      }
+      // Leftovers of writers killed mid-write are harmless but untidy; a successful write is a good time to sweep.
+      AtomicFile.removeStaleTemporaryFiles(in: configuration.configDirectory)
+      return network
+    }
+  }
+}
+
+extension CNINetworkBackend: ContainerNetwork {}

@@ -1,0 +1,164 @@
+import ContainerNetworkCore
+import NetworkAddress
+
+/// Turns a requested network into a complete one that the CNI backend can write, by Podman's rules.
+struct CNINetworkCreation {
+  static let drivers = ["bridge", "macvlan", "ipvlan"]
+  static let macvlanModes: Set<String> = ["bridge", "private", "vepa", "passthru"]
+  static let ipvlanModes: Set<String> = ["l2", "l3", "l3s"]
+
+  /// Networks already defined (including the default one).
+  var existing: [Network]
+  /// Links and addresses of the host namespace.
+  var host: HostInterfaces
+  var dnsPluginAvailable: Bool
+  var pools: [IPNetwork]
+  var warn: (String) -> Void
+
+  /// The completed network; throws before anything is written.
+  func complete(_ request: Network) throws(NetworkError) -> Network {
+    var network = request
+    guard network.id.isEmpty else {
+      throw NetworkError(.invalidArgument, "ID can not be set for network create")
+    }
+    let names = Set(existing.map(\.name))
+    if network.name.isEmpty {
+      network.name = NameAllocator.firstFree(prefix: "cni-podman", used: names)
+    }
+    try NameValidation.validateNetworkName(network.name)
+    network.id = NetworkID.of(name: network.name)
+    if network.driver.isEmpty { network.driver = "bridge" }
+    guard Self.drivers.contains(network.driver) else {
+      throw NetworkError(.invalidArgument, "unsupported driver \(NameValidation.displayed(network.driver))")
+    }
+    try applyOptions(&network)
+    try chooseIPAM(&network)
+    try chooseInterface(&network)
+
+    let automatic = network.driver == "bridge" && network.ipamDriver == "host-local"
+    var used = SubnetPlanning.subnets(of: existing)
+    // Host addresses matter only for bridges: a macvlan network usually shares its parent's subnet on purpose.
+    if network.driver == "bridge" { used += host.subnets }
+    let allocator = SubnetAllocator(pools: pools)
+    try SubnetPlanning.complete(&network, used: used, automaticSubnets: automatic, allocator: allocator)
+
+    if network.internal && network.dnsEnabled {
+      warn("dnsname and internal networks are incompatible. dnsname plugin not configured for network \(network.name)")
+      network.dnsEnabled = false
+    }
+    if network.dnsEnabled && network.driver != "bridge" {
+      network.dnsEnabled = false
+    }
+    if network.dnsEnabled && !dnsPluginAvailable {
+      warn("dnsname plugin unavailable: DNS is turned off for network \(network.name)")
+      network.dnsEnabled = false
+    }
+    network.created = .now()
+    return network
+  }
+
+  /// Checks and normalises `options`, moving Docker's option names to ours.
+  private func applyOptions(_ network: inout Network) throws(NetworkError) {
+    var options: [String: String] = [:]
+    for key in network.options.keys.sorted() {
+      let value = network.options[key]!
+      switch (key, network.driver) {
+      case ("mtu", _), ("com.docker.network.driver.mtu", _):
+        guard let mtu = Int(value), mtu >= 0 else {
+          throw NetworkError(
+            .invalidArgument, "invalid mtu \(NameValidation.displayed(value)): must be an integer >= 0")
+        }
+        if mtu > 0 { options["mtu"] = String(mtu) }
+      case ("vlan", "bridge"):
+        guard let vlan = Int(value), (0...4094).contains(vlan) else {
+          throw NetworkError(.invalidArgument, "invalid vlan \(NameValidation.displayed(value)): must be 0 to 4094")
+        }
+        if vlan > 0 { options["vlan"] = String(vlan) }
+      case ("isolate", "bridge"):
+        guard let flag = Self.parseBool(value) else {
+          throw NetworkError(
+            .invalidArgument, "invalid isolate \(NameValidation.displayed(value)): must be true or false")
+        }
+        if flag { options["isolate"] = "true" }
+      case ("com.docker.network.bridge.name", "bridge"):
+        network.networkInterface = value
+      case ("mode", "macvlan"), ("mode", "ipvlan"):
+        let modes = network.driver == "macvlan" ? Self.macvlanModes : Self.ipvlanModes
+        guard modes.contains(value) else {
+          throw NetworkError(
+            .invalidArgument,
+            "unknown \(network.driver) mode \(NameValidation.displayed(value)): use one of \(modes.sorted().joined(separator: ", "))"
+          )
+        }
+        options["mode"] = value
+      case ("parent", "macvlan"), ("parent", "ipvlan"):
+        network.networkInterface = value
+      default:
+        throw NetworkError(.invalidArgument, "unsupported network option \(NameValidation.displayed(key))")
+      }
+    }
+    network.options = options
+  }
+
+  private func chooseIPAM(_ network: inout Network) throws(NetworkError) {
+    let requested = network.ipamOptions["driver"] ?? ""
+    for key in network.ipamOptions.keys where key != "driver" {
+      throw NetworkError(.invalidArgument, "unsupported ipam option \(NameValidation.displayed(key))")
+    }
+    switch requested {
+    case "":
+      // Podman's defaults: a macvlan/ipvlan network without subnets asks the LAN's DHCP server.
+      let dhcp = network.driver != "bridge" && network.subnets.isEmpty
+      network.ipamOptions = ["driver": dhcp ? "dhcp" : "host-local"]
+    case "host-local":
+      network.ipamOptions = ["driver": "host-local"]
+    case "dhcp", "none":
+      guard network.subnets.isEmpty else {
+        throw NetworkError(.invalidArgument, "\(requested) ipam driver is set but subnets are given")
+      }
+      if requested == "dhcp" && network.driver == "bridge" && network.internal {
+        throw NetworkError(.invalidArgument, "dhcp ipam driver cannot be used with an internal network")
+      }
+      network.ipamOptions = ["driver": requested]
+    default:
+      throw NetworkError(
+        .invalidArgument, "unsupported ipam driver \(NameValidation.displayed(requested)): use host-local, dhcp or none"
+      )
+    }
+  }
+
+  private func chooseInterface(_ network: inout Network) throws(NetworkError) {
+    switch network.driver {
+    case "bridge":
+      if network.networkInterface.isEmpty {
+        let taken = Set(existing.map(\.networkInterface)).union(host.names)
+        network.networkInterface = NameAllocator.firstFree(prefix: "cni-podman", used: taken)
+      } else {
+        try NameValidation.validateInterfaceName(network.networkInterface)
+        if let other = existing.first(where: {
+          $0.driver == "bridge" && $0.networkInterface == network.networkInterface
+        }) {
+          throw NetworkError(
+            .invalidArgument, "bridge name \(network.networkInterface) already in use by network \(other.name)")
+        }
+      }
+    default:
+      guard !network.networkInterface.isEmpty else {
+        throw NetworkError(.invalidArgument, "\(network.driver) network needs a parent interface (-o parent=IF)")
+      }
+      try NameValidation.validateInterfaceName(network.networkInterface)
+      guard host.names.contains(network.networkInterface) else {
+        throw NetworkError(
+          .invalidArgument, "parent interface \(network.networkInterface) does not exist on the host")
+      }
+    }
+  }
+
+  static func parseBool(_ text: String) -> Bool? {
+    switch text.lowercased() {
+    case "1", "t", "true": true
+    case "0", "f", "false": false
+    default: nil
+    }
+  }
+}

@@ -1,0 +1,383 @@
+import CNetShim
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+/// How a child process ended.
+enum ProcessTermination: Sendable, Equatable, CustomStringConvertible {
+  case exited(Int32)
+  case signaled(Int32)
+
+  var description: String {
+    switch self {
+    case .exited(let status): "exit status \(status)"
+    case .signaled(let signal): "signal: \(Self.signalName(signal))"
+    }
+  }
+
+  static func signalName(_ signal: Int32) -> String {
+    switch signal {
+    case SIGKILL: "killed"
+    case SIGTERM: "terminated"
+    case SIGSEGV: "segmentation fault"
+    case SIGABRT: "aborted"
+    case SIGPIPE: "broken pipe"
+    case SIGINT: "interrupt"
+    default: "signal \(signal)"
+    }
+  }
+}
+
+/// Everything a finished child left behind.
+struct ProcessOutput: Sendable {
+  var stdout: [UInt8]
+  var stderr: [UInt8]
+  var stdoutTruncated: Bool
+  var stderrTruncated: Bool
+  var termination: ProcessTermination
+}
+
+/// Why a spawn did not produce a running child.
+struct SpawnFailure: Error, Sendable {
+  enum Step: Sendable { case fork, setpgid, setns, dup2, exec, openNamespace, pipes }
+  var step: Step
+  var errno: Int32
+}
+
+/// Why a run ended early.
+enum RunInterruption: Error, Sendable {
+  case timedOut(ProcessOutput)
+  case cancelled(ProcessOutput)
+}
+
+/// What to run and how.
+struct ProcessRequest: Sendable {
+  var path: String
+  var arguments: [String]
+  var environment: [String]
+  var stdin: [UInt8]
+  var namespacePath: String?
+  var timeout: Duration
+  var maximumOutputBytes: Int
+  /// How long to keep reading after the child exited, for output still in flight; a grandchild that keeps the
+  /// pipes open must not hold us any longer than this.
+  var drainGrace: Duration = .milliseconds(250)
+  /// Attempts for an exec that fails with ETXTBSY (a plugin binary that another process is still writing).
+  var textBusyAttempts = 5
+}
+
+/// Lets a cancellation handler on any thread stop a run that is blocked in poll on its own thread.
+final class RunControl: @unchecked Sendable {
+  private let lock = NSLock()
+  private var isCancelled = false
+  private let wakeRead: Int32
+  private let wakeWrite: Int32
+
+  init() {
+    var fds: [Int32] = [-1, -1]
+    if cnet_pipe_cloexec(&fds) == 0 {
+      _ = cnet_set_nonblocking(fds[0])
+      _ = cnet_set_nonblocking(fds[1])
+    }
+    wakeRead = fds[0]
+    wakeWrite = fds[1]
+  }
+
+  deinit {
+    if wakeRead >= 0 { close(wakeRead) }
+    if wakeWrite >= 0 { close(wakeWrite) }
+  }
+
+  var wakeDescriptor: Int32 { wakeRead }
+
+  var cancelled: Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    return isCancelled
+  }
+
+  func cancel() {
+    lock.lock()
+    isCancelled = true
+    lock.unlock()
+    var byte: UInt8 = 1
+    _ = write(wakeWrite, &byte, 1)
+  }
+}
+
+/// Runs child processes for the plugin executor: spawn through the C shim, feed stdin, capture stdout and stderr
+/// concurrently, enforce the timeout, reap.
+///
+/// Each run blocks a dedicated OS thread in poll(2), never a Swift-concurrency thread.
+enum ProcessRunner {
+  static func run(_ request: ProcessRequest) async throws -> ProcessOutput {
+    let control = RunControl()
+    return try await withTaskCancellationHandler {
+      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutput, any Error>) in
+        let thread = Thread {
+          continuation.resume(with: Result { try runBlocking(request, control: control) })
+        }
+        thread.name = "cni-plugin"
+        thread.start()
+      }
+    } onCancel: {
+      control.cancel()
+    }
+  }
+
+  static func runBlocking(_ request: ProcessRequest, control: RunControl) throws -> ProcessOutput {
+    if control.cancelled {
+      throw RunInterruption.cancelled(
+        ProcessOutput(stdout: [], stderr: [], stdoutTruncated: false, stderrTruncated: false, termination: .exited(-1))
+      )
+    }
+    var attempt = 1
+    while true {
+      do {
+        let child = try spawn(request)
+        return try communicate(child: child, request: request, control: control)
+      } catch let failure as SpawnFailure where failure.step == .exec && failure.errno == ETXTBSY {
+        if attempt >= request.textBusyAttempts { throw failure }
+        attempt += 1
+        usleep(UInt32(20_000 * attempt))
+      }
+    }
+  }
+
+  struct Child {
+    var pid: pid_t
+    var stdin: Int32
+    var stdout: Int32
+    var stderr: Int32
+  }
+
+  static func spawn(_ request: ProcessRequest) throws(SpawnFailure) -> Child {
+    var namespaceFD: Int32 = -1
+    if let namespacePath = request.namespacePath {
+      namespaceFD = open(namespacePath, O_RDONLY | O_CLOEXEC)
+      if namespaceFD < 0 { throw SpawnFailure(step: .openNamespace, errno: errno) }
+    }
+    defer { if namespaceFD >= 0 { close(namespaceFD) } }
+
+    var stdinPair: [Int32] = [-1, -1]
+    var stdoutPipe: [Int32] = [-1, -1]
+    var stderrPipe: [Int32] = [-1, -1]
+    guard cnet_socketpair_cloexec(&stdinPair) == 0 else { throw SpawnFailure(step: .pipes, errno: errno) }
+    guard cnet_pipe_cloexec(&stdoutPipe) == 0 else {
+      let code = errno
+      stdinPair.forEach { close($0) }
+      throw SpawnFailure(step: .pipes, errno: code)
+    }
+    guard cnet_pipe_cloexec(&stderrPipe) == 0 else {
+      let code = errno
+      (stdinPair + stdoutPipe).forEach { close($0) }
+      throw SpawnFailure(step: .pipes, errno: code)
+    }
+
+    let argv = request.arguments.map { strdup($0) } + [nil]
+    let envp = request.environment.map { strdup($0) } + [nil]
+    defer {
+      argv.forEach { free($0) }
+      envp.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    var step: Int32 = 0
+    let code = cnet_spawn(
+      request.path, argv, envp, Int32(CNET_SPAWN_NEW_PROCESS_GROUP), namespaceFD, stdinPair[1], stdoutPipe[1],
+      stderrPipe[1], &pid, &step)
+    // The child's ends belong to the child now; keeping them would hide its EOF from us.
+    close(stdinPair[1])
+    close(stdoutPipe[1])
+    close(stderrPipe[1])
+    if code != 0 {
+      close(stdinPair[0])
+      close(stdoutPipe[0])
+      close(stderrPipe[0])
+      let failedStep: SpawnFailure.Step =
+        switch step {
+        case Int32(CNET_SPAWN_STEP_SETPGID): .setpgid
+        case Int32(CNET_SPAWN_STEP_SETNS): .setns
+        case Int32(CNET_SPAWN_STEP_DUP2): .dup2
+        case Int32(CNET_SPAWN_STEP_EXEC): .exec
+        default: .fork
+        }
+      throw SpawnFailure(step: failedStep, errno: code)
+    }
+    for fd in [stdinPair[0], stdoutPipe[0], stderrPipe[0]] { _ = cnet_set_nonblocking(fd) }
+    return Child(pid: pid, stdin: stdinPair[0], stdout: stdoutPipe[0], stderr: stderrPipe[0])
+  }
+
+  private enum Stop { case timeout, cancel }
+
+  private static func now() -> ContinuousClock.Instant { ContinuousClock.now }
+
+  private static func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
+    let remaining = deadline - now()
+    if remaining <= .zero { return 0 }
+    let (seconds, attoseconds) = remaining.components
+    let total = seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1
+    return Int32(clamping: total)
+  }
+
+  // The loop owns every descriptor in `child` and closes each exactly once.
+  static func communicate(child: Child, request: ProcessRequest, control: RunControl) throws -> ProcessOutput {
+    var stdinFD: Int32 = child.stdin
+    var stdoutFD: Int32 = child.stdout
+    var stderrFD: Int32 = child.stderr
+    var pidFD = cnet_pidfd_open(child.pid)
+    var stdinOffset = 0
+    var stdout: [UInt8] = []
+    var stderr: [UInt8] = []
+    var stdoutTruncated = false
+    var stderrTruncated = false
+    var termination: ProcessTermination?
+    var stop: Stop?
+    var drainDeadline: ContinuousClock.Instant?
+    let deadline = now() + request.timeout
+    var readBuffer = [UInt8](repeating: 0, count: 65536)
+
+    func closeDescriptor(_ fd: inout Int32) {
+      if fd >= 0 { close(fd) }
+      fd = -1
+    }
+    defer {
+      closeDescriptor(&stdinFD)
+      closeDescriptor(&stdoutFD)
+      closeDescriptor(&stderrFD)
+      closeDescriptor(&pidFD)
+    }
+
+    func reap(blocking: Bool) {
+      guard termination == nil else { return }
+      var status: Int32 = 0
+      while true {
+        let result = waitpid(child.pid, &status, blocking ? 0 : WNOHANG)
+        if result == child.pid { break }
+        if result < 0 && errno == EINTR { continue }
+        if result < 0 {
+          // Someone else reaped it; without a status, report a generic failure.
+          termination = .exited(-1)
+        }
+        return
+      }
+      // WIFEXITED and friends are macros the importer cannot see.
+      let signal = status & 0x7F
+      termination = signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
+    }
+
+    func killGroup(_ reason: Stop) {
+      guard stop == nil else { return }
+      stop = reason
+      if termination == nil { kill(-child.pid, SIGKILL) }
+      let graceEnd = now() + request.drainGrace
+      drainDeadline = min(drainDeadline ?? graceEnd, graceEnd)
+    }
+
+    func drain(_ fd: inout Int32, into buffer: inout [UInt8], truncated: inout Bool) {
+      while fd >= 0 {
+        let count = readBuffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count > 0 {
+          let room = request.maximumOutputBytes - buffer.count
+          if room >= count {
+            buffer.append(contentsOf: readBuffer[0..<count])
+          } else {
+            // Keep reading so the child never blocks on a full pipe, but keep only what fits.
+            if room > 0 { buffer.append(contentsOf: readBuffer[0..<room]) }
+            truncated = true
+          }
+          continue
+        }
+        if count == 0 {
+          closeDescriptor(&fd)
+          return
+        }
+        if errno == EINTR { continue }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return }
+        closeDescriptor(&fd)
+      }
+    }
+
+    if request.stdin.isEmpty { closeDescriptor(&stdinFD) }
+
+    while true {
+      if termination != nil && stdoutFD < 0 && stderrFD < 0 { break }
+      if let drainDeadline, now() >= drainDeadline { break }
+      if stop == nil && now() >= deadline { killGroup(.timeout) }
+      if stop == nil && control.cancelled { killGroup(.cancel) }
+
+      var pollSet: [pollfd] = []
+      func watch(_ fd: Int32, _ events: Int32) {
+        if fd >= 0 { pollSet.append(pollfd(fd: fd, events: Int16(events), revents: 0)) }
+      }
+      watch(stdinFD, Int32(POLLOUT))
+      watch(stdoutFD, Int32(POLLIN))
+      watch(stderrFD, Int32(POLLIN))
+      if stop == nil { watch(control.wakeDescriptor, Int32(POLLIN)) }
+      if termination == nil { watch(pidFD, Int32(POLLIN)) }
+
+      var waitMilliseconds: Int32 = stop == nil ? milliseconds(until: deadline) : Int32.max
+      if let drainDeadline { waitMilliseconds = min(waitMilliseconds, milliseconds(until: drainDeadline)) }
+      // Without a pidfd the only way to notice an exit while a grandchild holds the pipes is to ask now and then.
+      if pidFD < 0 && termination == nil { waitMilliseconds = min(waitMilliseconds, 20) }
+      let ready = pollSet.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), waitMilliseconds) }
+      if ready < 0 && errno != EINTR {
+        killGroup(.cancel)
+        break
+      }
+
+      for entry in pollSet where entry.revents != 0 {
+        switch entry.fd {
+        case stdinFD:
+          while stdinOffset < request.stdin.count {
+            let sent = request.stdin.withUnsafeBytes { raw in
+              cnet_send_nosignal(stdinFD, raw.baseAddress! + stdinOffset, raw.count - stdinOffset)
+            }
+            if sent > 0 {
+              stdinOffset += sent
+            } else if sent < 0 && errno == EINTR {
+              continue
+            } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+              break
+            } else {
+              // EPIPE or ECONNRESET: the plugin does not want its stdin (bridge's VERSION); that is fine.
+              stdinOffset = request.stdin.count
+            }
+          }
+          if stdinOffset >= request.stdin.count { closeDescriptor(&stdinFD) }
+        case stdoutFD:
+          drain(&stdoutFD, into: &stdout, truncated: &stdoutTruncated)
+        case stderrFD:
+          drain(&stderrFD, into: &stderr, truncated: &stderrTruncated)
+        case pidFD:
+          reap(blocking: false)
+        case control.wakeDescriptor:
+          killGroup(.cancel)
+        default:
+          break
+        }
+      }
+      if pidFD < 0 && termination == nil { reap(blocking: false) }
+      if termination != nil && drainDeadline == nil && (stdoutFD >= 0 || stderrFD >= 0) {
+        drainDeadline = now() + request.drainGrace
+      }
+    }
+
+    if termination == nil && stop == nil {
+      // Out of the loop without an exit (poll failed): make sure the child cannot outlive us unreaped.
+      kill(-child.pid, SIGKILL)
+    }
+    reap(blocking: true)
+    let output = ProcessOutput(
+      stdout: stdout, stderr: stderr, stdoutTruncated: stdoutTruncated, stderrTruncated: stderrTruncated,
+      termination: termination ?? .exited(-1))
+    switch stop {
+    case .timeout: throw RunInterruption.timedOut(output)
+    case .cancel: throw RunInterruption.cancelled(output)
+    case nil: return output
+    }
+  }
+}

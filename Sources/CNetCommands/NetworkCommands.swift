@@ -1,0 +1,222 @@
+import ArgumentParser
+import ContainerNetworkCore
+import Foundation
+import NetworkAddress
+
+struct Create: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Create a network; prints its name.")
+
+  @OptionGroup var global: GlobalOptions
+  @Option(name: [.short, .customLong("driver")], help: "bridge, macvlan or ipvlan.") var driver: String = "bridge"
+  @Option(help: "Subnet in CIDR notation; repeat for several.") var subnet: [String] = []
+  @Option(help: "Gateway of the subnet given at the same position.") var gateway: [String] = []
+  @Option(name: .customLong("ip-range"), help: "Lease range (CIDR or START-END) of the subnet at the same position.")
+  var ipRange: [String] = []
+  @Flag(help: "Enable IPv6 (adds a ULA subnet when none is given).") var ipv6 = false
+  @Flag(help: "No gateway, no masquerading, no route out.") var `internal` = false
+  @Flag(name: .customLong("disable-dns"), help: "Do not add the DNS plugin.") var disableDNS = false
+  @Option(help: "KEY=VALUE label; repeat for several.") var label: [String] = []
+  @Option(name: [.short, .customLong("opt")], help: "KEY=VALUE driver option (mtu, vlan, isolate, mode, parent).")
+  var opt: [String] = []
+  @Option(name: .customLong("interface-name"), help: "Bridge name, or parent for macvlan/ipvlan.")
+  var interfaceName: String?
+  @Option(name: .customLong("ipam-driver"), help: "host-local, dhcp or none.") var ipamDriver: String?
+  @Flag(help: "Succeed without changes when the network exists.") var ignore = false
+  @Argument(help: "Network name (default: the next free cni-podmanN).") var name: String?
+
+  func run() async throws {
+    var network = Network(name: name ?? "", driver: driver, internal: `internal`, dnsEnabled: !disableDNS)
+    network.ipv6Enabled = ipv6
+    network.networkInterface = interfaceName ?? ""
+    if let ipamDriver { network.ipamOptions["driver"] = ipamDriver }
+    guard gateway.count <= subnet.count else {
+      throw NetworkError(.invalidArgument, "cannot set more gateways than subnets")
+    }
+    guard ipRange.count <= subnet.count else {
+      throw NetworkError(.invalidArgument, "cannot set more ranges than subnets")
+    }
+    for (index, text) in subnet.enumerated() {
+      guard let cidr = IPNetwork(text) else {
+        throw NetworkError(.invalidArgument, "invalid subnet \(NameValidation.displayed(text))")
+      }
+      var entry = Subnet(subnet: cidr)
+      if index < gateway.count {
+        guard let ip = IPAddress(gateway[index]) else {
+          throw NetworkError(.invalidArgument, "invalid gateway \(NameValidation.displayed(gateway[index]))")
+        }
+        entry.gateway = ip
+      }
+      if index < ipRange.count { entry.leaseRange = try SubnetPlanning.leaseRange(parsing: ipRange[index]) }
+      network.subnets.append(entry)
+    }
+    network.labels = try keyValues(label, what: "label")
+    network.options = try keyValues(opt, what: "option")
+    let created = try await global.makeBackend().create(network, options: CreateOptions(returnExisting: ignore))
+    print(created.name)
+  }
+}
+
+/// Parses repeated KEY=VALUE flags; a key without `=` gets an empty value, as Podman does for labels.
+func keyValues(_ items: [String], what: String) throws -> [String: String] {
+  var result: [String: String] = [:]
+  for item in items {
+    let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+    guard !parts[0].isEmpty else {
+      throw NetworkError(.invalidArgument, "invalid \(what) \(NameValidation.displayed(item))")
+    }
+    result[String(parts[0])] = parts.count == 2 ? String(parts[1]) : ""
+  }
+  return result
+}
+
+struct List: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ls", abstract: "List networks.", aliases: ["list"])
+
+  @OptionGroup var global: GlobalOptions
+  @Option(name: [.short, .customLong("filter")], help: "KEY=VALUE: name, id, driver, label, until.")
+  var filter: [String] = []
+  @Option(help: "json, table, or a Go template such as {{.Name}}.") var format: String?
+  @Flag(name: [.short, .customLong("quiet")], help: "Print names only.") var quiet = false
+  @Flag(name: .customLong("no-trunc"), help: "Print full network IDs.") var noTrunc = false
+
+  func run() async throws {
+    let filters = try NetworkFilters(parsing: filter)
+    let networks = try await global.makeBackend().list(filters: filters)
+    if quiet {
+      for network in networks { print(network.name) }
+      return
+    }
+    switch format {
+    case "json"?:
+      print(try OutputFormatting.json(networks, indent: "  "))
+    case nil, "table"?:
+      var rows = [["NETWORK ID", "NAME", "DRIVER"]]
+      for network in networks {
+        rows.append([noTrunc ? network.id : String(network.id.prefix(12)), network.name, network.driver])
+      }
+      print(OutputFormatting.table(rows))
+    case let template?:
+      let parsed = try NetworkTemplate(template)
+      if parsed.isTable { print(parsed.header) }
+      for network in networks { print(try parsed.render(network)) }
+    }
+  }
+}
+
+struct Inspect: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show networks as JSON (the same as podman network inspect).")
+
+  @OptionGroup var global: GlobalOptions
+  @Option(name: [.short, .customLong("format")], help: "A Go template such as {{.Name}}, or json.") var format: String?
+  @Argument(help: "Network names or IDs.") var networks: [String]
+
+  func validate() throws {
+    if networks.isEmpty { throw ValidationError("inspect needs at least one network name or ID") }
+  }
+
+  func run() async throws {
+    let backend = try global.makeBackend()
+    var found: [Network] = []
+    var failure: NetworkError?
+    for name in networks {
+      do {
+        found.append(try await backend.inspect(name))
+      } catch let error as NetworkError {
+        failure = NetworkError(error.code, "network \(name): \(error.message)")
+      }
+    }
+    if let format, format != "json" {
+      let template = try NetworkTemplate(format)
+      for network in found { print(try template.render(network)) }
+    } else {
+      print(try OutputFormatting.json(found, indent: "     "))
+    }
+    if let failure { throw NetworkError(failure.code, "inspecting object: \(failure.message)") }
+  }
+}
+
+struct Remove: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rm", abstract: "Remove networks; prints each removed name.", aliases: ["remove"])
+
+  @OptionGroup var global: GlobalOptions
+  @Flag(name: [.short, .customLong("force")], help: "Disconnect attached containers first.") var force = false
+  @Argument(help: "Network names or IDs.") var networks: [String]
+
+  func validate() throws {
+    if networks.isEmpty { throw ValidationError("rm needs at least one network name or ID") }
+  }
+
+  func run() async throws {
+    let backend = try global.makeBackend()
+    var failures: [NetworkError] = []
+    for name in networks {
+      do {
+        try await backend.remove(name, force: force)
+        print(name)
+      } catch let error as NetworkError {
+        failures.append(error)
+      }
+    }
+    guard let last = failures.last else { return }
+    for error in failures.dropLast() { printError(error.message) }
+    // Podman exits 1 when a network does not exist, 125 for other failures.
+    throw CommandFailure(message: last.message, status: last.code == .notFound ? 1 : 125)
+  }
+}
+
+struct Prune: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Remove every network no container uses (not the default).")
+
+  @OptionGroup var global: GlobalOptions
+  @Flag(name: [.short, .customLong("force")], help: "Do not ask for confirmation.") var force = false
+  @Option(name: .customLong("filter"), help: "KEY=VALUE: name, id, driver, label, until.") var filter: [String] = []
+
+  func run() async throws {
+    let filters = try NetworkFilters(parsing: filter)
+    if !force {
+      FileHandle.standardError.write(
+        Data(
+          "WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
+            .utf8))
+      let answer = readLine()?.lowercased() ?? ""
+      guard answer == "y" || answer == "yes" else { return }
+    }
+    for name in try await global.makeBackend().prune(filters: filters) { print(name) }
+  }
+}
+
+struct Exists: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Exit 0 when the network exists, 1 when not.")
+
+  @OptionGroup var global: GlobalOptions
+  @Argument(help: "Network name or ID.") var network: String
+
+  func run() async throws {
+    do {
+      _ = try await global.makeBackend().inspect(network)
+    } catch let error as NetworkError where error.code == .notFound {
+      throw ExitCode(1)
+    }
+  }
+}
+
+struct Update: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "Change a network's DNS servers.")
+
+  @OptionGroup var global: GlobalOptions
+  @Option(name: .customLong("dns-add"), help: "DNS server to add.") var dnsAdd: [String] = []
+  @Option(name: .customLong("dns-drop"), help: "DNS server to remove.") var dnsDrop: [String] = []
+  @Argument(help: "Network name or ID.") var network: String
+
+  func run() async throws {
+    for server in dnsAdd + dnsDrop where IPAddress(server) == nil {
+      throw NetworkError(.invalidArgument, "invalid DNS server \(NameValidation.displayed(server))")
+    }
+    try await global.makeBackend().update(
+      network, options: NetworkUpdateOptions(addDNSServers: dnsAdd, removeDNSServers: dnsDrop))
+    print(network)
+  }
+}

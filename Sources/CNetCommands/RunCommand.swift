@@ -1,0 +1,156 @@
+import ArgumentParser
+import CNetShim
+import ContainerNetworkCore
+import Dispatch
+import Foundation
+import NetworkNamespace
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+struct Run: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a command in a fresh network namespace attached to networks; exits with its status.")
+
+  @OptionGroup var global: GlobalOptions
+  @Option(help: "NAME[:ip=IP,mac=MAC,alias=NAME,interface_name=IF]; repeat for several (default: the default network).")
+  var network: [String] = []
+  @Option(name: [.short, .customLong("publish")], help: "[[HOST_IP:]HOST_PORT:]CONTAINER_PORT[/PROTOCOL].")
+  var publish: [String] = []
+  @Option(help: "Container name (its DNS name).") var name: String?
+  @Option(name: .customLong("container-id"), help: "Container ID (default: random).") var containerID: String?
+  @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.") var command: [String] =
+    []
+
+  func run() async throws {
+    let arguments = command.first == "--" ? Array(command.dropFirst()) : command
+    guard let executable = arguments.first else { throw ValidationError("run needs a command after --") }
+    let path = try Self.resolve(executable)
+    let id = containerID ?? Self.randomID()
+    var attachment = try AttachmentOptions.parse(["--container-id", id])
+    attachment.containerName = name ?? "cnet-\(id.prefix(12))"
+    attachment.network = network
+    attachment.publish = publish
+    let backend = try global.makeBackend()
+    let options = try attachment.networkOptions(defaultNetwork: backend.defaultNetworkName)
+
+    // Signals are caught from here on, so that an interrupt at any point still tears down what was set up.
+    let signals = SignalForwarder()
+    let namespacePath = try NetworkNamespace.create(named: "cnet-\(id.prefix(12))")
+    var status: Int32 = 125
+    var failure: (any Error)?
+    do {
+      _ = try await backend.setup(namespacePath: namespacePath, options: options)
+      if let early = signals.received {
+        status = 128 + early
+      } else {
+        status = try await Self.spawnAndWait(
+          path: path, arguments: arguments, namespacePath: namespacePath, signals: signals)
+      }
+    } catch {
+      failure = error
+    }
+    do {
+      try await backend.teardown(namespacePath: namespacePath, options: options)
+    } catch {
+      failure = failure ?? error
+    }
+    try? NetworkNamespace.remove(at: namespacePath)
+    if let failure { throw failure }
+    throw ExitCode(status)
+  }
+
+  /// Spawns the command inside the namespace with our stdin, stdout and stderr, forwarding signals to it.
+  static func spawnAndWait(
+    path: String, arguments: [String], namespacePath: String, signals: SignalForwarder
+  ) async throws -> Int32 {
+    let namespaceFD = open(namespacePath, O_RDONLY | O_CLOEXEC)
+    guard namespaceFD >= 0 else {
+      throw NetworkError(.io, "cannot open \(namespacePath): \(String(cString: strerror(errno)))")
+    }
+    defer { close(namespaceFD) }
+    let argv = arguments.map { strdup($0) } + [nil]
+    let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      argv.forEach { free($0) }
+      envp.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    var step: Int32 = 0
+    let code = cnet_spawn(path, argv, envp, 0, namespaceFD, 0, 1, 2, &pid, &step)
+    guard code == 0 else {
+      throw NetworkError(.io, "cannot run \(path): \(String(cString: strerror(code)))")
+    }
+    signals.forward(to: pid)
+    let child = pid
+    let raw = await withCheckedContinuation { continuation in
+      DispatchQueue.global().async {
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        continuation.resume(returning: status)
+      }
+    }
+    signals.forward(to: nil)
+    // WIFEXITED / WEXITSTATUS / WTERMSIG, which Glibc exposes only as macros.
+    let signal = raw & 0x7f
+    return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+  }
+
+  static func resolve(_ executable: String) throws -> String {
+    if executable.contains("/") { return executable }
+    let path =
+      ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    for directory in path.split(separator: ":") where access("\(directory)/\(executable)", X_OK) == 0 {
+      return "\(directory)/\(executable)"
+    }
+    throw NetworkError(.invalidArgument, "\(executable): executable file not found in $PATH")
+  }
+
+  static func randomID() -> String {
+    (0..<32).map { _ in
+      let byte = UInt8.random(in: 0...255)
+      return (byte < 16 ? "0" : "") + String(byte, radix: 16)
+    }.joined()
+  }
+}
+
+/// Catches SIGINT, SIGTERM, SIGHUP and SIGQUIT for the CLI's lifetime and passes them on to the running command.
+final class SignalForwarder: @unchecked Sendable {
+  private let lock = NSLock()
+  private var child: pid_t?
+  private var first: Int32?
+  private var sources: [any DispatchSourceSignal] = []
+
+  init() {
+    for number in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
+      // The CLI owns its process: ignoring the default action here is what lets teardown run after a signal.
+      signal(number, SIG_IGN)
+      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+      source.setEventHandler { [weak self] in self?.deliver(number) }
+      source.resume()
+      sources.append(source)
+    }
+  }
+
+  /// The first signal that arrived while no command ran.
+  var received: Int32? {
+    lock.lock()
+    defer { lock.unlock() }
+    return first
+  }
+
+  func forward(to pid: pid_t?) {
+    lock.lock()
+    child = pid
+    lock.unlock()
+  }
+
+  private func deliver(_ number: Int32) {
+    lock.lock()
+    let target = child
+    if target == nil && first == nil { first = number }
+    lock.unlock()
+    if let target { kill(target, number) }
+  }
+}

@@ -1,0 +1,75 @@
+/// The contract between a container engine and a network backend.
+///
+/// A backend manages networks (create, list, inspect, remove, prune, update) and attaches a container's network
+/// namespace to them (setup) and detaches it again (teardown). Every backend reads and writes its own on-disk
+/// format; callers see only these types.
+public protocol ContainerNetwork: Sendable {
+  /// Creates a network and returns it completed: name, ID, interface, subnets, gateways, IPAM driver, created time.
+  ///
+  /// When the name is taken, throws ``NetworkError/Code/alreadyExists`` unless
+  /// ``CreateOptions/returnExisting`` is set, in which case the existing network is returned unchanged.
+  func create(_ network: Network, options: CreateOptions) async throws -> Network
+
+  /// Removes a network. With `force`, containers still attached are detached first; without it, a network in use
+  /// is refused. The default network cannot be removed.
+  func remove(_ nameOrID: String, force: Bool) async throws
+
+  /// The networks that match every filter key (values of one key are alternatives).
+  func list(filters: NetworkFilters) async throws -> [Network]
+
+  /// One network, by exact name, then full ID, then unique ID prefix.
+  func inspect(_ nameOrID: String) async throws -> Network
+
+  /// Removes every unused network that matches the filters, except the default network; returns their names.
+  func prune(filters: NetworkFilters) async throws -> [String]
+
+  /// Attaches the network namespace at `namespacePath` to the networks in `options`; returns one status block
+  /// per network name. On failure nothing stays attached.
+  func setup(namespacePath: String, options: NetworkOptions) async throws -> [String: StatusBlock]
+
+  /// Detaches the namespace from the networks in `options`. Succeeds when nothing is attached, when repeated,
+  /// and when the namespace no longer exists; all errors are collected and reported together.
+  func teardown(namespacePath: String, options: NetworkOptions) async throws
+
+  /// Changes a network's DNS servers. Backends that cannot throw ``NetworkError/Code/notSupported``.
+  func update(_ nameOrID: String, options: NetworkUpdateOptions) async throws
+
+  /// The drivers this backend can create, e.g. `["bridge", "macvlan", "ipvlan"]`.
+  var drivers: [String] { get }
+
+  /// The name of the network that exists even with no config on disk (`podman`).
+  var defaultNetworkName: String { get }
+}
+
+extension ContainerNetwork {
+  /// Creates a network, failing when the name is taken.
+  public func create(_ network: Network) async throws -> Network {
+    try await create(network, options: CreateOptions())
+  }
+
+  /// Every network.
+  public func list() async throws -> [Network] {
+    try await list(filters: NetworkFilters())
+  }
+}
+
+/// Options of ``ContainerNetwork/create(_:options:)``.
+public struct CreateOptions: Hashable, Sendable {
+  /// Return the existing network instead of failing when the name is taken (`podman network create --ignore`).
+  public var returnExisting: Bool
+
+  public init(returnExisting: Bool = false) {
+    self.returnExisting = returnExisting
+  }
+}
+
+/// Options of ``ContainerNetwork/update(_:options:)``.
+public struct NetworkUpdateOptions: Hashable, Sendable {
+  public var addDNSServers: [String]
+  public var removeDNSServers: [String]
+
+  public init(addDNSServers: [String] = [], removeDNSServers: [String] = []) {
+    self.addDNSServers = addDNSServers
+    self.removeDNSServers = removeDNSServers
+  }
+}

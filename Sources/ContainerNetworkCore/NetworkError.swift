@@ -1,0 +1,58 @@
+/// An error from a network backend: a code to branch on and a one-line message a user can act on.
+///
+/// Messages reuse Podman's wording where Podman users know it, so scripts that match on it keep working.
+public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
+  /// What kind of failure this is.
+  public enum Code: String, Hashable, Sendable {
+    /// No network has the given name or ID.
+    case notFound
+    /// The name is taken.
+    case alreadyExists
+    /// An ID prefix matches more than one network.
+    case ambiguous
+    /// A name, address, option or argument is malformed or not allowed.
+    case invalidArgument
+    /// A requested or automatic subnet collides with another network or a host address.
+    case subnetInUse
+    /// No free subnet or interface name is left in the pools.
+    case exhausted
+    /// The operation is not possible for this network or backend.
+    case notSupported
+    /// The network still has containers attached.
+    case inUse
+    /// A plugin or helper program failed.
+    case pluginFailed
+    /// Reading or writing a file, or a system call, failed.
+    case io
+  }
+
+  public var code: Code
+  public var message: String
+
+  public init(_ code: Code, _ message: String) {
+    self.code = code
+    self.message = message
+  }
+
+  public var description: String { message }
+
+  /// Podman's wording for a lookup miss.
+  public static func networkNotFound(_ nameOrID: String) -> NetworkError {
+    NetworkError(.notFound, "unable to find network with name or ID \(nameOrID): network not found")
+  }
+
+  /// Podman's wording for a duplicate name.
+  public static func networkExists(_ name: String) -> NetworkError {
+    NetworkError(.alreadyExists, "network name \(name) already used: network already exists")
+  }
+
+  /// Podman's wording for a subnet collision.
+  public static func subnetUsed(_ subnet: CustomStringConvertible) -> NetworkError {
+    NetworkError(.subnetInUse, "subnet \(subnet) is already used on the host or by another config")
+  }
+
+  /// Podman's wording for removing the default network.
+  public static func defaultNetworkRemoval(_ name: String) -> NetworkError {
+    NetworkError(.notSupported, "default network \(name) cannot be removed")
+  }
+}

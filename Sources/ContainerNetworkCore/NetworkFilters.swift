@@ -1,0 +1,145 @@
+/// Filters for listing and pruning networks, with Podman's keys: `name`, `id`, `driver`, `label`, `until`.
+///
+/// Several values of one key are alternatives (OR); different keys must all match (AND).
+public struct NetworkFilters: Hashable, Sendable {
+  /// The keys a filter may use.
+  public static let supportedKeys: Set<String> = ["name", "id", "driver", "label", "until"]
+
+  /// The filter values by key, in the order given.
+  public private(set) var values: [String: [String]]
+
+  /// No filters: everything matches.
+  public init() { values = [:] }
+
+  /// Filters from key/value pairs; an unknown key or a malformed value is an error.
+  public init(_ values: [String: [String]]) throws(NetworkError) {
+    for key in values.keys where !Self.supportedKeys.contains(key) {
+      throw NetworkError(
+        .invalidArgument, "invalid filter \"\(key)\": supported filters are driver, id, label, name, until")
+    }
+    for value in values["name"] ?? [] {
+      guard (try? Regex(value)) != nil else {
+        throw NetworkError(.invalidArgument, "invalid filter name=\(value): not a regular expression")
+      }
+    }
+    for value in values["until"] ?? [] {
+      guard FilterTime.parse(value, now: .now()) != nil else {
+        throw NetworkError(
+          .invalidArgument,
+          "invalid filter until=\(value): expected a time (RFC 3339, Unix seconds) or a duration such as 10m")
+      }
+    }
+    self.values = values.filter { !$0.value.isEmpty }
+  }
+
+  /// Filters from `key=value` strings as the CLI takes them (`--filter driver=bridge`).
+  public init(parsing expressions: [String]) throws(NetworkError) {
+    var values: [String: [String]] = [:]
+    for expression in expressions {
+      guard let equals = expression.firstIndex(of: "=") else {
+        throw NetworkError(.invalidArgument, "invalid filter \"\(expression)\": expected KEY=VALUE")
+      }
+      values[String(expression[..<equals]), default: []].append(String(expression[expression.index(after: equals)...]))
+    }
+    try self.init(values)
+  }
+
+  public var isEmpty: Bool { values.isEmpty }
+
+  /// Whether `network` passes every filter; `now` anchors durations in `until`.
+  public func matches(_ network: Network, now: Timestamp = .now()) -> Bool {
+    for (key, alternatives) in values {
+      let matched = alternatives.contains { value in
+        switch key {
+        case "name":
+          // Validated in init; an unparsable pattern cannot reach here.
+          guard let pattern = try? Regex(value) else { return false }
+          return network.name.contains(pattern)
+        case "id":
+          return network.id.hasPrefix(value)
+        case "driver":
+          return network.driver == value
+        case "label":
+          return Self.labelMatches(network.labels, filter: value)
+        case "until":
+          guard let limit = FilterTime.parse(value, now: now), let created = network.created else { return false }
+          return created < limit
+        default:
+          return false
+        }
+      }
+      if !matched { return false }
+    }
+    return true
+  }
+
+  static func labelMatches(_ labels: [String: String], filter: String) -> Bool {
+    if let equals = filter.firstIndex(of: "=") {
+      let key = String(filter[..<equals])
+      let value = String(filter[filter.index(after: equals)...])
+      return labels[key] == value
+    }
+    return labels[filter] != nil
+  }
+}
+
+/// The time formats of Podman's `until` filter.
+enum FilterTime {
+  /// RFC 3339, Unix seconds (with an optional fraction), or a Go-style duration ("90m", "1h30m", "10s") before `now`.
+  static func parse(_ text: String, now: Timestamp) -> Timestamp? {
+    if let time = Timestamp(rfc3339: text) { return time }
+    if let seconds = unixSeconds(text) { return seconds }
+    if let duration = durationNanoseconds(text) {
+      let total = Int64(now.nanoseconds) - duration % 1_000_000_000
+      let carry = total < 0 ? -1 : (total >= 1_000_000_000 ? 1 : 0)
+      return Timestamp(
+        seconds: now.seconds - duration / 1_000_000_000 + Int64(carry),
+        nanoseconds: Int32(total - Int64(carry) * 1_000_000_000))
+    }
+    return nil
+  }
+
+  private static func unixSeconds(_ text: String) -> Timestamp? {
+    let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+    guard let whole = Int64(parts[0]), !parts[0].hasPrefix("+"), !parts[0].hasPrefix("-") else { return nil }
+    var nanos: Int32 = 0
+    if parts.count == 2 {
+      let fraction = parts[1]
+      guard !fraction.isEmpty, fraction.count <= 9, fraction.allSatisfy(\.isASCIIDigit) else { return nil }
+      nanos = Int32(fraction + String(repeating: "0", count: 9 - fraction.count))!
+    }
+    return Timestamp(seconds: whole, nanoseconds: nanos)
+  }
+
+  /// Go's time.ParseDuration units h, m, s, ms, us, ns with integer amounts.
+  private static func durationNanoseconds(_ text: String) -> Int64? {
+    var rest = Substring(text)
+    var total: Int64 = 0
+    guard !rest.isEmpty else { return nil }
+    while !rest.isEmpty {
+      let digits = rest.prefix(while: \.isASCIIDigit)
+      guard !digits.isEmpty, let amount = Int64(digits) else { return nil }
+      rest = rest.dropFirst(digits.count)
+      let unit = rest.prefix(while: { !$0.isASCIIDigit })
+      rest = rest.dropFirst(unit.count)
+      let scale: Int64
+      switch unit {
+      case "h": scale = 3_600_000_000_000
+      case "m": scale = 60_000_000_000
+      case "s": scale = 1_000_000_000
+      case "ms": scale = 1_000_000
+      case "us", "µs": scale = 1000
+      case "ns": scale = 1
+      default: return nil
+      }
+      let (product, overflow) = amount.multipliedReportingOverflow(by: scale)
+      guard !overflow else { return nil }
+      total += product
+    }
+    return total
+  }
+}
+
+extension Character {
+  fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
+}

@@ -1,0 +1,22 @@
+import Crypto
+
+/// Network IDs of CNI networks: the hex SHA-256 of the name, as Podman derives them.
+public enum NetworkID {
+  /// 64 lowercase hex digits.
+  public static func of(name: String) -> String {
+    let digest = SHA256.hash(data: Array(name.utf8))
+    return digest.map { byte in
+      let hex = String(byte, radix: 16)
+      return byte < 16 ? "0" + hex : hex
+    }.joined()
+  }
+
+  /// Whether `text` has the shape of a full network ID.
+  public static func isFullID(_ text: String) -> Bool {
+    text.utf8.count == 64 && text.utf8.allSatisfy { isHexDigit($0) }
+  }
+}
+
+func isHexDigit(_ byte: UInt8) -> Bool {
+  (48...57).contains(byte) || (97...102).contains(byte) || (65...70).contains(byte)
+}

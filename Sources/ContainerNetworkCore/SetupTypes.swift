@@ -1,0 +1,226 @@
+import Foundation
+import NetworkAddress
+
+/// What a container engine asks for when it attaches (or detaches) a container's namespace.
+public struct NetworkOptions: Hashable, Sendable, Codable {
+  public var containerID: String
+  public var containerName: String
+  public var portMappings: [PortMapping]
+  /// The networks to join, by name, each with its own options.
+  public var networks: [String: PerNetworkOptions]
+  /// DNS servers the container should use instead of the network's.
+  public var dnsServers: [String]
+
+  public init(
+    containerID: String, containerName: String = "", portMappings: [PortMapping] = [],
+    networks: [String: PerNetworkOptions] = [:], dnsServers: [String] = []
+  ) {
+    self.containerID = containerID
+    self.containerName = containerName
+    self.portMappings = portMappings
+    self.networks = networks
+    self.dnsServers = dnsServers
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case networks
+    case containerID = "container_id"
+    case containerName = "container_name"
+    case portMappings = "port_mappings"
+    case dnsServers = "dns_servers"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    containerID = try c.decodeIfPresent(String.self, forKey: .containerID) ?? ""
+    containerName = try c.decodeIfPresent(String.self, forKey: .containerName) ?? ""
+    portMappings = try c.decodeIfPresent([PortMapping].self, forKey: .portMappings) ?? []
+    networks = try c.decodeIfPresent([String: PerNetworkOptions].self, forKey: .networks) ?? [:]
+    dnsServers = try c.decodeIfPresent([String].self, forKey: .dnsServers) ?? []
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(containerID, forKey: .containerID)
+    try c.encode(containerName, forKey: .containerName)
+    if !portMappings.isEmpty { try c.encode(portMappings, forKey: .portMappings) }
+    try c.encode(SortedDictionary(networks), forKey: .networks)
+    if !dnsServers.isEmpty { try c.encode(dnsServers, forKey: .dnsServers) }
+  }
+}
+
+/// A container's options on one network.
+public struct PerNetworkOptions: Hashable, Sendable, Codable {
+  /// Static addresses, at most one per subnet of the network.
+  public var staticIPs: [IPAddress]
+  /// Extra DNS names of the container on this network.
+  public var aliases: [String]
+  public var staticMAC: MACAddress?
+  /// The interface name inside the container; empty means eth0, eth1, … in order.
+  public var interfaceName: String
+
+  public init(
+    staticIPs: [IPAddress] = [], aliases: [String] = [], staticMAC: MACAddress? = nil, interfaceName: String = ""
+  ) {
+    self.staticIPs = staticIPs
+    self.aliases = aliases
+    self.staticMAC = staticMAC
+    self.interfaceName = interfaceName
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case aliases
+    case staticIPs = "static_ips"
+    case staticMAC = "static_mac"
+    case interfaceName = "interface_name"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    staticIPs = try c.decodeIfPresent([IPAddress].self, forKey: .staticIPs) ?? []
+    aliases = try c.decodeIfPresent([String].self, forKey: .aliases) ?? []
+    let mac = try c.decodeIfPresent(String.self, forKey: .staticMAC) ?? ""
+    if mac.isEmpty {
+      staticMAC = nil
+    } else if let parsed = MACAddress(mac) {
+      staticMAC = parsed
+    } else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .staticMAC, in: c, debugDescription: "invalid MAC address \(mac)")
+    }
+    interfaceName = try c.decodeIfPresent(String.self, forKey: .interfaceName) ?? ""
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    if !staticIPs.isEmpty { try c.encode(staticIPs, forKey: .staticIPs) }
+    if !aliases.isEmpty { try c.encode(aliases, forKey: .aliases) }
+    try c.encodeIfPresent(staticMAC, forKey: .staticMAC)
+    try c.encode(interfaceName, forKey: .interfaceName)
+  }
+}
+
+/// A published port: traffic to the host's `hostPort` goes to the container's `containerPort`.
+public struct PortMapping: Hashable, Sendable, Codable {
+  /// The host address to bind; empty means every address.
+  public var hostIP: String
+  public var containerPort: UInt16
+  public var hostPort: UInt16
+  /// How many consecutive ports, starting at both ports; 0 and 1 both mean one.
+  public var range: UInt16
+  /// `tcp`, `udp`, `sctp`, or a comma list of them.
+  public var `protocol`: String
+
+  public init(hostIP: String = "", containerPort: UInt16, hostPort: UInt16, range: UInt16 = 1, protocol: String = "tcp")
+  {
+    self.hostIP = hostIP
+    self.containerPort = containerPort
+    self.hostPort = hostPort
+    self.range = range
+    self.protocol = `protocol`
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case range, `protocol`
+    case hostIP = "host_ip"
+    case containerPort = "container_port"
+    case hostPort = "host_port"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    hostIP = try c.decodeIfPresent(String.self, forKey: .hostIP) ?? ""
+    containerPort = try c.decode(UInt16.self, forKey: .containerPort)
+    hostPort = try c.decodeIfPresent(UInt16.self, forKey: .hostPort) ?? containerPort
+    range = try c.decodeIfPresent(UInt16.self, forKey: .range) ?? 1
+    `protocol` = try c.decodeIfPresent(String.self, forKey: .protocol) ?? "tcp"
+  }
+
+  /// The protocols of the comma list, in order.
+  public var protocols: [String] {
+    `protocol`.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+  }
+
+  /// The number of ports covered (a range of 0 counts as 1).
+  public var portCount: Int { max(Int(range), 1) }
+}
+
+/// What one network attachment produced, as Podman reports it.
+public struct StatusBlock: Hashable, Sendable, Codable {
+  /// The interfaces inside the container, by name.
+  public var interfaces: [String: NetInterface]
+  public var dnsServerIPs: [IPAddress]
+  public var dnsSearchDomains: [String]
+
+  public init(
+    interfaces: [String: NetInterface] = [:], dnsServerIPs: [IPAddress] = [], dnsSearchDomains: [String] = []
+  ) {
+    self.interfaces = interfaces
+    self.dnsServerIPs = dnsServerIPs
+    self.dnsSearchDomains = dnsSearchDomains
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case interfaces
+    case dnsServerIPs = "dns_server_ips"
+    case dnsSearchDomains = "dns_search_domains"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    interfaces = try c.decodeIfPresent([String: NetInterface].self, forKey: .interfaces) ?? [:]
+    dnsServerIPs = try c.decodeIfPresent([IPAddress].self, forKey: .dnsServerIPs) ?? []
+    dnsSearchDomains = try c.decodeIfPresent([String].self, forKey: .dnsSearchDomains) ?? []
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    if !interfaces.isEmpty { try c.encode(SortedDictionary(interfaces), forKey: .interfaces) }
+    if !dnsServerIPs.isEmpty { try c.encode(dnsServerIPs, forKey: .dnsServerIPs) }
+    if !dnsSearchDomains.isEmpty { try c.encode(dnsSearchDomains, forKey: .dnsSearchDomains) }
+  }
+}
+
+/// One interface inside the container.
+public struct NetInterface: Hashable, Sendable, Codable {
+  public var subnets: [NetAddress]
+  public var macAddress: MACAddress?
+
+  public init(subnets: [NetAddress] = [], macAddress: MACAddress? = nil) {
+    self.subnets = subnets
+    self.macAddress = macAddress
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case subnets
+    case macAddress = "mac_address"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    subnets = try c.decodeIfPresent([NetAddress].self, forKey: .subnets) ?? []
+    let mac = try c.decodeIfPresent(String.self, forKey: .macAddress) ?? ""
+    macAddress = mac.isEmpty ? nil : MACAddress(mac)
+    if !mac.isEmpty && macAddress == nil {
+      throw DecodingError.dataCorruptedError(
+        forKey: .macAddress, in: c, debugDescription: "invalid MAC address \(mac)")
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    if !subnets.isEmpty { try c.encode(subnets, forKey: .subnets) }
+    try c.encode(macAddress?.description ?? "", forKey: .macAddress)
+  }
+}
+
+/// An address of an interface with its prefix (10.88.0.5/16) and the gateway of its subnet.
+public struct NetAddress: Hashable, Sendable, Codable {
+  public var ipnet: IPNetwork
+  public var gateway: IPAddress?
+
+  public init(ipnet: IPNetwork, gateway: IPAddress? = nil) {
+    self.ipnet = ipnet
+    self.gateway = gateway
+  }
+}

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Writes whole files so that a reader, or a crash, never sees half of one.
+public enum AtomicFile {
+  /// Prefix of the temporary files this type creates; a later cleanup can recognise its own leftovers.
+  public static let temporaryPrefix = ".cnet-tmp-"
+
+  /// Writes `bytes` to `path` with the given permission bits.
+  ///
+  /// The data goes to a temporary file in the same directory, is flushed with fsync, and is then renamed over
+  /// `path`; the directory is fsynced too, so the rename survives a power loss. On any error the temporary file is
+  /// removed and `path` keeps its old content.
+  public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644)
+    throws(SystemCallError)
+  {
+    let directory = parentDirectory(of: path)
+    let fileName = path.split(separator: "/").last.map(String.init) ?? path
+    var template = Array("\(directory)/\(temporaryPrefix)\(fileName).XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    let temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    if fd < 0 { throw SystemCallError(call: "mkstemp", path: temporaryPath, errno: errno) }
+    var success = false
+    defer {
+      if !success { unlink(temporaryPath) }
+    }
+    do {
+      defer { close(fd) }
+      try retryingOnInterrupt("fchmod", path: temporaryPath) { fchmod(fd, mode) }
+      try writeAll(fd: fd, bytes: Array(bytes), path: temporaryPath)
+      try retryingOnInterrupt("fsync", path: temporaryPath) { fsync(fd) }
+    }
+    try retryingOnInterrupt("rename", path: path) { rename(temporaryPath, path) }
+    success = true
+    syncDirectory(directory)
+  }
+
+  /// Writes every byte, continuing after short writes and EINTR.
+  public static func writeAll(fd: Int32, bytes: [UInt8], path: String) throws(SystemCallError) {
+    var offset = 0
+    while offset < bytes.count {
+      let written = bytes.withUnsafeBytes { buffer in
+        Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+      }
+      if written < 0 {
+        if errno == EINTR { continue }
+        throw SystemCallError(call: "write", path: path, errno: errno)
+      }
+      offset += written
+    }
+  }
+
+  /// Writes a UTF-8 string atomically; see ``write(_:to:mode:)``.
+  public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws(SystemCallError) {
+    try write(Array(text.utf8), to: path, mode: mode)
+  }
+
+  /// Removes temporary files that a killed writer left in `directory`; returns how many were removed.
+  @discardableResult
+  public static func removeStaleTemporaryFiles(in directory: String) -> Int {
+    guard let dir = opendir(directory) else { return 0 }
+    defer { closedir(dir) }
+    var removed = 0
+    while let entry = readdir(dir) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name.hasPrefix(temporaryPrefix), unlink("\(directory)/\(name)") == 0 { removed += 1 }
+    }
+    return removed
+  }
+
+  static func parentDirectory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    if slash == path.startIndex { return "/" }
+    return String(path[..<slash])
+  }
+
+  private static func syncDirectory(_ directory: String) {
+    let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    // Best effort: the data is already safe in the renamed file; this only hardens the rename against power loss.
+    _ = fsync(fd)
+    close(fd)
+  }
+}
+
+/// Creates `path` and its missing parents with `mode`; an existing directory is left as it is.
+public func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemCallError) {
+  var current = path.hasPrefix("/") ? "" : "."
+  for component in path.split(separator: "/") {
+    current += "/\(component)"
+    if mkdir(current, mode) != 0 {
+      let code = errno
+      if code == EEXIST { continue }
+      throw SystemCallError(call: "mkdir", path: current, errno: code)
+    }
+  }
+}

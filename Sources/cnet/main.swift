@@ -1,0 +1,7 @@
+import CNetCommands
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+exit(await CNet.run())

@@ -1,0 +1,94 @@
+import CNIBackend
+import ContainerNetworkCore
+import Foundation
+import Logging
+import NetworkAddress
+import TestSupport
+
+/// Collects log messages so tests can assert on warnings.
+final class LogCollector: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stored: [String] = []
+
+  var messages: [String] {
+    lock.lock()
+    defer { lock.unlock() }
+    return stored
+  }
+
+  func append(_ message: String) {
+    lock.lock()
+    stored.append(message)
+    lock.unlock()
+  }
+
+  var logger: Logger {
+    Logger(label: "test") { _ in CollectingHandler(collector: self) }
+  }
+}
+
+struct CollectingHandler: LogHandler {
+  let collector: LogCollector
+  var metadata: Logger.Metadata = [:]
+  var logLevel: Logger.Level = .trace
+
+  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    get { metadata[key] }
+    set { metadata[key] = newValue }
+  }
+
+  func log(event: LogEvent) {
+    collector.append("\(event.level): \(event.message)")
+  }
+}
+
+enum BackendFixtures {
+  static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+  /// Podman 4.3's files, in the shared folder beside the repository (present in CI).
+  static let podmanReference = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("shared/podman-4.3-reference/cni")
+
+  /// Copies the fixture sets `sets` (e.g. "valid", "invalid") into `destination`.
+  static func copy(_ sets: [String], to destination: String) throws {
+    for set in sets {
+      let source = directory.appendingPathComponent(set)
+      for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
+        try FileManager.default.copyItem(
+          atPath: source.appendingPathComponent(name).path, toPath: "\(destination)/\(name)")
+      }
+    }
+  }
+}
+
+/// A backend on temporary directories with test-only subnet pools, so results do not depend on the host's addresses.
+struct BackendSandbox {
+  let root: TemporaryDirectory
+  let logs = LogCollector()
+  var configDirectory: String { root.appending("net.d") }
+
+  init() throws {
+    root = try TemporaryDirectory(prefix: "cnet-backend")
+    try FileManager.default.createDirectory(atPath: configDirectory, withIntermediateDirectories: true)
+  }
+
+  func configuration(hostNamespace: String? = nil, pools: [String]? = ["198.18.0.0/16"]) -> CNIBackendConfiguration {
+    var configuration = CNIBackendConfiguration(
+      configDirectory: configDirectory, pluginDirectories: TestEnvironment.pluginDirectories,
+      cacheDirectory: root.appending("cache"), hostLocalDataDirectory: root.appending("ipam"),
+      hostNamespacePath: hostNamespace, logger: logs.logger)
+    if let pools { configuration.subnetPools = pools.map { IPNetwork($0)! } }
+    return configuration
+  }
+
+  func backend(hostNamespace: String? = nil, pools: [String]? = ["198.18.0.0/16"]) -> CNINetworkBackend {
+    CNINetworkBackend(configuration: configuration(hostNamespace: hostNamespace, pools: pools))
+  }
+
+  func remove() { root.remove() }
+
+  func fileNames() throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: configDirectory).sorted()
+  }
+}
