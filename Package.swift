@@ -81,6 +81,16 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .executableTarget(name: "cnet", dependencies: ["CNetCommands"], swiftSettings: swiftSettings),
+    // In-process benchmark figures (list, inspect, create, subnet allocation); run by scripts/bench, never by tests.
+    .executableTarget(
+      name: "cnet-bench",
+      dependencies: [
+        "CNIBackend", "ContainerNetworkCore", "NetworkAddress",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      path: "Sources/CNetBenchmarks",
+      swiftSettings: swiftSettings
+    ),
     // Helpers for tests only: temp dirs, privilege checks, throwaway network namespaces.
     .target(name: "TestSupport", dependencies: ["CNetShim"], swiftSettings: swiftSettings),
     .testTarget(
@@ -106,6 +116,12 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       exclude: ["Fixtures"],
+      swiftSettings: swiftSettings
+    ),
+    // Runs the built `cnet` binary end to end, plus unit tests of its spec parsers and template renderer.
+    .testTarget(
+      name: "CNetTests",
+      dependencies: ["cnet", "CNetCommands", "ContainerNetworkCore", "NetworkAddress", "TestSupport"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

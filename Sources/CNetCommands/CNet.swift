@@ -16,8 +16,11 @@ public struct CNet: AsyncParsableCommand {
     abstract: "Container networking for Linux: manage networks and attach network namespaces to them.",
     discussion: """
       Networks are stored in Podman's CNI format, so podman and cnet see the same networks.
-      Environment: CNET_BACKEND, CNET_CONFIG_DIR, CNET_PLUGIN_DIRS, CNET_CACHE_DIR, CNET_RUN_DIR,
-      CNET_PLUGIN_TIMEOUT and CNET_LOG_LEVEL set the defaults of the global options.
+
+      Environment: CNET_BACKEND, CNET_CONFIG_DIR, CNET_PLUGIN_DIRS (colon-separated), CNET_CACHE_DIR, \
+      CNET_RUN_DIR, CNET_PLUGIN_TIMEOUT and CNET_LOG_LEVEL set the defaults of the global options. \
+      CNET_HOST_LOCAL_DIR sets host-local's reservation directory; CNET_HOST_NETNS runs the plugins in that \
+      network namespace instead of the host's (both for tests).
       """,
     version: version,
     subcommands: [
@@ -51,13 +54,15 @@ public struct CNet: AsyncParsableCommand {
     } catch let error as CNIError {
       printError(error.description)
       return 125
+    } catch let exit as ExitCode {
+      // A status the command chose (exists, run): nothing to print, not even for 0.
+      return exit.rawValue
     } catch {
       let code = exitCode(for: error)
       if code == .success {
         print(fullMessage(for: error))
         return 0
       }
-      if error is ExitCode { return code.rawValue }
       let message = fullMessage(for: error)
       if code.rawValue == ExitCode.validationFailure.rawValue {
         FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -104,6 +109,8 @@ func printError(_ message: String) {
 
 struct Version: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Print the version.")
+  @OptionGroup var global: GlobalOptions
+
   func run() {
     print("cnet version \(CNet.version)")
   }
@@ -111,6 +118,7 @@ struct Version: ParsableCommand {
 
 struct Completion: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Print a completion script for bash, zsh or fish.")
+  @OptionGroup var global: GlobalOptions
   @Argument(help: "bash, zsh or fish.") var shell: String
 
   func run() throws {

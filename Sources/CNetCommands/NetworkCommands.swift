@@ -98,8 +98,10 @@ struct List: AsyncParsableCommand {
       print(OutputFormatting.table(rows))
     case let template?:
       let parsed = try NetworkTemplate(template)
-      if parsed.isTable { print(parsed.header) }
-      for network in networks { print(try parsed.render(network)) }
+      var lines = parsed.isTable ? [parsed.header] : []
+      for network in networks { lines.append(try parsed.render(network)) }
+      // Podman writes templates through a tabwriter: `\t` separates aligned columns.
+      if !lines.isEmpty { print(OutputFormatting.aligned(lines)) }
     }
   }
 }

@@ -18,18 +18,29 @@ enum OutputFormatting {
     return String(decoding: GoJSONFormat.indented(tree, indent: nil), as: UTF8.self)
   }
 
-  /// Columns padded to their widest cell plus two spaces, the last one unpadded (Go's tabwriter as Podman sets it).
+  /// Columns laid out as Podman's Go tabwriter does (minimum width 12, padding 2, spaces): every cell but the
+  /// last of its row is padded to its column's width; the last cell is printed as it is.
   static func table(_ rows: [[String]]) -> String {
-    guard let columns = rows.map(\.count).max() else { return "" }
-    var widths = [Int](repeating: 0, count: columns)
+    var widths: [Int] = []
     for row in rows {
-      for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+      for (index, cell) in row.enumerated().dropLast() {
+        if index == widths.count { widths.append(0) }
+        widths[index] = max(widths[index], max(cell.count + 2, 12))
+      }
     }
     return rows.map { row in
       row.enumerated().map { index, cell in
-        index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 2)
+        index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
       }.joined()
     }.joined(separator: "\n")
+  }
+
+  /// Lines whose cells are separated by tabs, aligned with ``table(_:)``; lines without a tab stay as they are.
+  static func aligned(_ lines: [String]) -> String {
+    let text = lines.joined(separator: "\n")
+    guard text.contains("\t") else { return text }
+    let rows = text.split(separator: "\n", omittingEmptySubsequences: false)
+    return table(rows.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) })
   }
 }
 

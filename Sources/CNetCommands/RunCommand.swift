@@ -20,8 +20,8 @@ struct Run: AsyncParsableCommand {
   var publish: [String] = []
   @Option(help: "Container name (its DNS name).") var name: String?
   @Option(name: .customLong("container-id"), help: "Container ID (default: random).") var containerID: String?
-  @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.") var command: [String] =
-    []
+  // Only after `--`: flags before it stay cnet's own (so `cnet run --help` and a mistyped flag behave as elsewhere).
+  @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
 
   func run() async throws {
     let arguments = command.first == "--" ? Array(command.dropFirst()) : command
@@ -41,6 +41,8 @@ struct Run: AsyncParsableCommand {
     var status: Int32 = 125
     var failure: (any Error)?
     do {
+      // As in a Podman container, the command finds its loopback interface up.
+      try NetworkNamespace.bringLoopbackUp(in: namespacePath)
       _ = try await backend.setup(namespacePath: namespacePath, options: options)
       if let early = signals.received {
         status = 128 + early
@@ -140,10 +142,15 @@ final class SignalForwarder: @unchecked Sendable {
     return first
   }
 
+  /// Sets the process that gets the signals from now on; a signal that arrived before it started is passed on now,
+  /// so that an interrupt between setup and spawn is not lost.
   func forward(to pid: pid_t?) {
     lock.lock()
     child = pid
+    let pending = first
+    first = nil
     lock.unlock()
+    if let pid, let pending { kill(pid, pending) }
   }
 
   private func deliver(_ number: Int32) {

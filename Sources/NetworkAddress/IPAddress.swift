@@ -2,7 +2,9 @@
 ///
 /// Ordering puts every IPv4 address before every IPv6 address, then orders by value.
 public enum IPAddress: Hashable, Comparable, Sendable, LosslessStringConvertible, Codable {
+  /// An IPv4 address.
   case v4(IPv4Address)
+  /// An IPv6 address.
   case v6(IPv6Address)
 
   /// Parses an IPv4 dotted quad or IPv6 text; text containing `:` is read as IPv6.

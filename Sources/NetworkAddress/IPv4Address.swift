@@ -24,8 +24,10 @@ public struct IPv4Address: Hashable, Comparable, Sendable, LosslessStringConvert
 
   /// The four octets, most significant first.
   public var octets: [UInt8] {
-    [UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8),
-      UInt8(truncatingIfNeeded: value)]
+    [
+      UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8),
+      UInt8(truncatingIfNeeded: value),
+    ]
   }
 
   /// The dotted-quad text, e.g. `"10.88.0.1"`.

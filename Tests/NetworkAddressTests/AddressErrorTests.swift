@@ -24,7 +24,8 @@ import Testing
     let last = IPNetwork("255.255.255.7/24")!
     #expect(
       message { _ = try last.nextSubnet() } == "no next subnet after 255.255.255.0/24: end of the address space")
-    let allocator = SubnetAllocator(pools: [IPNetwork("10.0.0.0/30")!, IPNetwork("fd00::/126")!], subnetPrefixLength: 30)
+    let allocator = SubnetAllocator(
+      pools: [IPNetwork("10.0.0.0/30")!, IPNetwork("fd00::/126")!], subnetPrefixLength: 30)
     let used = [IPNetwork("10.0.0.0/8")!, IPNetwork("fd00::/64")!]
     #expect(
       message { _ = try allocator.firstFree(avoiding: used) }

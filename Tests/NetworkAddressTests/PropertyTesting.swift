@@ -20,7 +20,8 @@ struct SeededGenerator: RandomNumberGenerator {
 }
 
 /// The seed of every property test: fixed so runs are deterministic, overridable to replay or explore.
-let propertySeed: UInt64 = ProcessInfo.processInfo.environment["NETWORK_ADDRESS_SEED"].flatMap { UInt64($0) }
+let propertySeed: UInt64 =
+  ProcessInfo.processInfo.environment["NETWORK_ADDRESS_SEED"].flatMap { UInt64($0) }
   ?? 0x5EED_C0FF_EE00_0001
 
 struct PropertyFailure: Error, CustomStringConvertible {
@@ -72,7 +73,8 @@ extension SeededGenerator {
   mutating func ipv6() -> IPv6Address {
     if chance(0.05) { return IPv6Address(0xFFFF_0000_0000 | UInt128(ipv4().value)) }
     let groups = (0..<8).map { _ in
-      chance(0.5) ? 0 : chance(0.3) ? UInt16.random(in: 1...0xF, using: &self) : UInt16.random(in: 1 ... .max, using: &self)
+      chance(0.5)
+        ? 0 : chance(0.3) ? UInt16.random(in: 1...0xF, using: &self) : UInt16.random(in: 1 ... .max, using: &self)
     }
     return IPv6Address(groups: groups)
   }

@@ -29,7 +29,9 @@ import Testing
 
   @Test(arguments: [["0.0.0.0/0"], ["10.0.0.0/8"], ["10.0.0.0/9", "10.128.0.0/9"]])
   func defaultPoolsExhausted(used: [String]) {
-    #expect(throws: AddressError(.poolsExhausted, SubnetAllocator.defaultPools.map(\.description).joined(separator: ", "))) {
+    #expect(
+      throws: AddressError(.poolsExhausted, SubnetAllocator.defaultPools.map(\.description).joined(separator: ", "))
+    ) {
       try SubnetAllocator().firstFree(avoiding: used.map { IPNetwork($0)! })
     }
   }
@@ -43,8 +45,10 @@ import Testing
     (["fd00::/48"], 64, ["fd00::/64"], "fd00:0:0:1::/64"),
     (["fd00::/48", "10.0.0.0/8"], 24, [], "10.0.0.0/24"),  // a /24 does not fit in the /48 pool
     (["10.0.0.0/8", "fd00::/48"], 64, [], "fd00::/64"),  // nor a /64 in an IPv4 pool
-    (["ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120"], 126, ["ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/121"],
-      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff80/126"),
+    (
+      ["ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/120"], 126, ["ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff00/121"],
+      "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ff80/126"
+    ),
     (["::/0"], 0, [], "::/0"),
   ])
   func customPools(pools: [String], prefixLength: Int, used: [String], expected: String) throws {
@@ -137,6 +141,25 @@ import Testing
           try check(familyPools.contains { $0.contains(actual) }, "\(actual) lies outside the pools")
         }
       }
+    }
+  }
+
+  /// Used sets large enough (over 64) to take the allocator's radix-sort path.
+  @Test func matchesTheBruteForceReferenceOnLargeUsedSets() {
+    property("allocator vs brute force, large", cases: 60) { random in
+      let pool = IPNetwork("10.0.0.0/16")!
+      let used = (0..<Int.random(in: 65...400, using: &random)).map { _ in
+        let address = IPAddress(random.chance(0.9) ? "10.0.0.0" : "0.0.0.0")!
+          .advanced(by: UInt128.random(in: 0..<(1 << 16), using: &random))!
+        return try! IPNetwork(address: address, prefixLength: Int.random(in: 22...32, using: &random))
+      }
+      let allocator = SubnetAllocator(pools: [pool], subnetPrefixLength: 24)
+      let expected = bruteForceFirstFree(pools: [pool], prefixLength: 24, used: used)
+      let actual = try? allocator.firstFree(avoiding: used)
+      try check(
+        actual == expected,
+        "\(used.count) used: got \(actual.map(\.description) ?? "none"), "
+          + "expected \(expected.map(\.description) ?? "none")")
     }
   }
 

@@ -1,0 +1,128 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The built `cnet` binary, found next to the running test bundle (SwiftPM puts every product of a build in one
+/// directory).
+enum CNetBinary {
+  static let path: String? = {
+    var directories: [URL] = []
+    let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    directories.append(argument0.deletingLastPathComponent())
+    if let executable = Bundle.main.executableURL { directories.append(executable.deletingLastPathComponent()) }
+    directories.append(Bundle.main.bundleURL.deletingLastPathComponent())
+    directories.append(Bundle.main.bundleURL)
+    // The test executable may sit inside a bundle directory: look up a few levels.
+    for url in Array(directories) {
+      var parent = url
+      for _ in 0..<3 {
+        parent = parent.deletingLastPathComponent()
+        directories.append(parent)
+      }
+    }
+    for directory in directories {
+      let candidate = directory.appendingPathComponent("cnet").path
+      var isDirectory: ObjCBool = false
+      if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
+        access(candidate, X_OK) == 0
+      {
+        return candidate
+      }
+    }
+    return nil
+  }()
+
+  /// The binary's path, or a test failure that says where it was looked for.
+  static func require() throws -> String {
+    guard let path else {
+      Issue.record(
+        "the cnet binary was not found next to the test bundle (\(CommandLine.arguments[0])); build with --build-tests")
+      throw BinaryMissing()
+    }
+    return path
+  }
+
+  struct BinaryMissing: Error {}
+}
+
+/// One test's private world for `cnet`: its own config, cache and host-local directories (so nothing touches
+/// /etc/cni/net.d or /var/lib/cni), and a clean environment without the caller's CNET_* variables.
+struct CNetSandbox {
+  let root: TemporaryDirectory
+  let binary: String
+  var configDir: String { root.appending("config") }
+  var cacheDir: String { root.appending("cache") }
+  var hostLocalDir: String { root.appending("ipam") }
+  /// CNET_HOST_NETNS for the commands, when the test runs plugins.
+  var hostNamespace: String?
+
+  init(hostNamespace: String? = nil) throws {
+    binary = try CNetBinary.require()
+    root = try TemporaryDirectory(prefix: "cnet-cli")
+    self.hostNamespace = hostNamespace
+    for directory in [configDir, cacheDir, hostLocalDir] {
+      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+  }
+
+  func remove() { root.remove() }
+
+  /// The environment every command gets: ours without CNET_*, plus the host-local directory and host namespace.
+  func environment(_ extra: [String: String] = [:]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CNET_") }
+    environment["CNET_HOST_LOCAL_DIR"] = hostLocalDir
+    if let hostNamespace { environment["CNET_HOST_NETNS"] = hostNamespace }
+    environment.merge(extra) { $1 }
+    return environment
+  }
+
+  /// The directory options, placed after the subcommand.
+  var directoryOptions: [String] { ["--config-dir", configDir, "--cache-dir", cacheDir] }
+
+  /// Runs `cnet SUBCOMMAND ARGS…` with the sandbox's directories given after the subcommand.
+  @discardableResult
+  func cnet(
+    _ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]
+  ) throws -> CommandResult {
+    let full = arguments.isEmpty ? directoryOptions : [arguments[0]] + directoryOptions + arguments.dropFirst()
+    return try raw(full, input: input, environment: extra)
+  }
+
+  /// Runs `cnet ARGS…` exactly as given (no directory options added).
+  @discardableResult
+  func raw(_ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]) throws
+    -> CommandResult
+  {
+    try runCommand([binary] + arguments, input: input ?? "", environment: environment(extra), check: false)
+  }
+
+  /// Runs a command that must succeed and returns its stdout.
+  @discardableResult
+  func succeed(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    let result = try cnet(arguments)
+    #expect(result.status == 0, "cnet \(arguments) failed: \(result.stderr)", sourceLocation: sourceLocation)
+    #expect(result.stderr == "", sourceLocation: sourceLocation)
+    return result.stdout
+  }
+}
+
+/// Creates a sandbox, runs `body`, and removes the sandbox even when `body` throws.
+func withSandbox<T>(hostNamespace: String? = nil, _ body: (CNetSandbox) async throws -> T) async throws -> T {
+  let sandbox = try CNetSandbox(hostNamespace: hostNamespace)
+  defer { sandbox.remove() }
+  return try await body(sandbox)
+}
+
+/// Parses JSON output for structural checks.
+func parseJSON(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Any {
+  do {
+    return try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+  } catch {
+    Issue.record("not JSON: \(text)", sourceLocation: sourceLocation)
+    throw error
+  }
+}
