@@ -91,6 +91,29 @@ let package = Package(
       path: "Sources/CNetBenchmarks",
       swiftSettings: swiftSettings
     ),
+    // libFuzzer harnesses, one per input kind; built with -DFUZZING by scripts/fuzz, otherwise they replay their seed
+    // corpus under Fuzz/corpus once.
+    .target(name: "FuzzSupport", path: "Sources/Fuzz/FuzzSupport", swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "fuzz-conflist", dependencies: ["FuzzSupport", "CNIBackend", "CNIRuntime", "OrderedJSON"],
+      path: "Sources/Fuzz/FuzzConflist", swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "fuzz-cni-result", dependencies: ["FuzzSupport", "CNIRuntime", "OrderedJSON"],
+      path: "Sources/Fuzz/FuzzCNIResult", swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "fuzz-network-json", dependencies: ["FuzzSupport", "ContainerNetworkCore"],
+      path: "Sources/Fuzz/FuzzNetworkJSON", swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "fuzz-cli-specs", dependencies: ["FuzzSupport", "CNetCommands", "ContainerNetworkCore"],
+      path: "Sources/Fuzz/FuzzCLISpecs", swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "fuzz-addresses", dependencies: ["FuzzSupport", "NetworkAddress"],
+      path: "Sources/Fuzz/FuzzAddresses", swiftSettings: swiftSettings),
+    // A long-running process that sets up and tears down containers through the library; scripts/leak-test.
+    .executableTarget(
+      name: "cnet-soak",
+      dependencies: ["CNIBackend", "ContainerNetworkCore", "NetworkAddress", "CNetShim"],
+      path: "Sources/CNetSoak", swiftSettings: swiftSettings),
     // Helpers for tests only: temp dirs, privilege checks, throwaway network namespaces.
     .target(name: "TestSupport", dependencies: ["CNetShim"], swiftSettings: swiftSettings),
     .testTarget(
@@ -127,6 +150,15 @@ let package = Package(
     .testTarget(
       name: "CNIRuntimeTests",
       dependencies: ["CNIRuntime", "OrderedJSON", "TestSupport"],
+      swiftSettings: swiftSettings
+    ),
+    // Guarantees an engine relies on: modes, confinement, hostile input, many processes, SIGKILL (RELIABILITY.md).
+    .testTarget(
+      name: "ReliabilityTests",
+      dependencies: [
+        "cnet", "CNIBackend", "CNIRuntime", "ContainerNetworkCore", "NetworkAddress", "OrderedJSON", "TestSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: swiftSettings
     ),
   ]

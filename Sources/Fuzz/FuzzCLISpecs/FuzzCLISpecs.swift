@@ -1,0 +1,36 @@
+import CNetCommands
+import ContainerNetworkCore
+import FuzzSupport
+
+/// The `--network` and `--publish` syntax of the CLI, one value per input line.
+///
+/// Invariants: a parsed publish spec names a range inside 1…65535 on both sides and a known protocol.
+func fuzzOne(_ bytes: [UInt8]) {
+  let text = String(decoding: bytes, as: UTF8.self)
+  for line in text.split(separator: "\n", omittingEmptySubsequences: false).prefix(16) {
+    let value = String(line)
+    _ = try? NetworkSpec.parse(value)
+    if let mapping = try? PublishSpec.parse(value) {
+      let count = Int(mapping.portCount)
+      FuzzSupport.invariant(count >= 1, "empty port range from \(value)")
+      FuzzSupport.invariant(Int(mapping.hostPort) + count - 1 <= 65_535, "host range beyond 65535 from \(value)")
+      FuzzSupport.invariant(Int(mapping.containerPort) + count - 1 <= 65_535, "container range beyond 65535 from \(value)")
+      FuzzSupport.invariant(mapping.hostPort > 0 && mapping.containerPort > 0, "port 0 from \(value)")
+      FuzzSupport.invariant(
+        mapping.protocols.allSatisfy(SetupValidation.supportedProtocols.contains), "unknown protocol from \(value)")
+    }
+  }
+}
+
+#if FUZZING
+  @_cdecl("LLVMFuzzerTestOneInput")
+  public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    fuzzOne(Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+  }
+#else
+  @main
+  enum Main {
+    static func main() { FuzzSupport.main(name: "cli-specs", fuzzOne) }
+  }
+#endif
