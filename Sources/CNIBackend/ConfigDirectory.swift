@@ -83,36 +83,40 @@ struct ConfigDirectory: Sendable {
     var info = stat()
     guard stat(path, &info) == 0 else { return snapshot }
     snapshot.directoryStamp = FileStamp(info)
-    let names = conflistNames()
-    // Files whose stamps are unchanged keep their earlier result; only the others are read and parsed.
-    var pending: [(Int, String, FileStamp)] = []
+    // Every file is opened relative to one directory descriptor: no path walk per file.
+    let directoryFD = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard directoryFD >= 0 else { return snapshot }
+    defer { close(directoryFD) }
+    let names = conflistNames(directoryFD)
+    // Files whose stamps are unchanged keep their earlier result; only the others are read and parsed. A first
+    // scan has nothing to compare with, so it skips the stat and takes each stamp from the open file.
+    var pending: [(index: Int, name: String)] = []
     var results = [FileResult?](repeating: nil, count: names.count)
     for (index, name) in names.enumerated() {
-      let filePath = "\(path)/\(name)"
-      var fileInfo = stat()
-      guard lstat(filePath, &fileInfo) == 0 else { continue }
-      let stamp = FileStamp(fileInfo)
-      if let old = previous?.files[name], old.stamp == stamp {
-        results[index] = old.result
-        snapshot.files[name] = old
-      } else {
-        pending.append((index, name, stamp))
+      if let old = previous?.files[name] {
+        var fileInfo = stat()
+        if fstatat(directoryFD, name, &fileInfo, AT_SYMLINK_NOFOLLOW) == 0, old.stamp == FileStamp(fileInfo) {
+          results[index] = old.result
+          snapshot.files[name] = old
+          continue
+        }
       }
+      pending.append((index, name))
     }
-    let parsed = parseFiles(pending.map { ($0.1, $0.2) })
+    let parsed = parseFiles(pending.map(\.name), directoryFD: directoryFD)
     for (offset, item) in pending.enumerated() {
-      let result = parsed[offset]
-      results[item.0] = result
-      snapshot.files[item.1] = (item.2, result)
+      let (result, stamp) = parsed[offset]
+      results[item.index] = result
+      snapshot.files[item.name] = (stamp, result)
       if case .skipped(let reason) = result {
-        logger.warning("skipping network config \(path)/\(item.1): \(reason)")
+        logger.warning("skipping network config \(path)/\(item.name): \(reason)")
       }
     }
     for (index, result) in results.enumerated() {
       guard case .network(let stored)? = result else { continue }
       if let first = snapshot.byName[stored.network.name] {
         let firstFile = snapshot.networks[first].path ?? "?"
-        if previous?.files[names[index]] == nil || pending.contains(where: { $0.0 == index }) {
+        if previous?.files[names[index]] == nil || pending.contains(where: { $0.index == index }) {
           logger.warning(
             "skipping network config \(path)/\(names[index]): network name \(stored.network.name) is already defined by \(firstFile)"
           )
@@ -126,8 +130,14 @@ struct ConfigDirectory: Sendable {
   }
 
   /// The `.conflist` names in the directory, sorted as libcni sorts them.
-  private func conflistNames() -> [String] {
-    guard let directory = opendir(path) else { return [] }
+  private func conflistNames(_ directoryFD: Int32) -> [String] {
+    // fdopendir takes ownership of its descriptor, so it gets a duplicate.
+    let duplicate = dup(directoryFD)
+    guard duplicate >= 0 else { return [] }
+    guard let directory = fdopendir(duplicate) else {
+      close(duplicate)
+      return []
+    }
     defer { closedir(directory) }
     var names: [String] = []
     while let entry = readdir(directory) {
@@ -136,56 +146,59 @@ struct ConfigDirectory: Sendable {
       }
       if name.hasSuffix(".conflist") && !name.hasPrefix(".") { names.append(name) }
     }
-    return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    // Byte order, as Go sorts strings; comparing the UTF-8 views allocates nothing.
+    return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
   }
 
   /// Reads and converts files, spread over the available cores when there are many.
-  private func parseFiles(_ files: [(String, FileStamp)]) -> [FileResult] {
-    if files.count < 64 { return files.map { readFile(name: $0.0, stamp: $0.1) } }
-    let results = ResultSlots(count: files.count)
+  private func parseFiles(_ names: [String], directoryFD: Int32) -> [(FileResult, FileStamp)] {
+    if names.count < 64 { return names.map { readFile(name: $0, directoryFD: directoryFD) } }
+    let results = ResultSlots(count: names.count)
     let chunks = min(ProcessInfo.processInfo.activeProcessorCount, 8)
     DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
       var index = chunk
-      while index < files.count {
-        results.set(index, readFile(name: files[index].0, stamp: files[index].1))
+      while index < names.count {
+        results.set(index, readFile(name: names[index], directoryFD: directoryFD))
         index += chunks
       }
     }
     return results.values()
   }
 
-  private func readFile(name: String, stamp: FileStamp) -> FileResult {
+  private func readFile(name: String, directoryFD: Int32) -> (FileResult, FileStamp) {
     let filePath = "\(path)/\(name)"
+    var stamp = FileStamp(stat())
     let bytes: [UInt8]
     do {
-      bytes = try readConfigFile(filePath)
+      bytes = try readConfigFile(name, directoryFD: directoryFD, stamp: &stamp)
     } catch {
-      return .skipped("\(error)")
+      return (.skipped("\(error)"), stamp)
     }
     let root: JSONValue
     do {
       root = try JSONValue.parse(bytes)
     } catch {
-      return .skipped("invalid JSON: \(error)")
+      return (.skipped("invalid JSON: \(error)"), stamp)
     }
     do {
       let network = try PodmanConflist.network(from: root, created: stamp.timestamp)
-      return .network(StoredNetwork(network: network, path: filePath, configList: root))
+      return (.network(StoredNetwork(network: network, path: filePath, configList: root)), stamp)
     } catch {
-      return .skipped(error.description)
+      return (.skipped(error.description), stamp)
     }
   }
 
   /// Reads a regular file inside the directory; symlinks, devices and oversized files are refused.
-  private func readConfigFile(_ filePath: String) throws -> [UInt8] {
+  private func readConfigFile(_ name: String, directoryFD: Int32, stamp: inout FileStamp) throws -> [UInt8] {
     // O_NOFOLLOW: a symlink could lead outside the config directory; we read only files that live in it.
-    let fd = open(filePath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+    let fd = openat(directoryFD, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
     if fd < 0 {
       throw ReadFailure(description: errno == ELOOP ? "is a symbolic link" : String(cString: strerror(errno)))
     }
     defer { close(fd) }
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw ReadFailure(description: String(cString: strerror(errno))) }
+    stamp = FileStamp(info)
     guard (info.st_mode & S_IFMT) == S_IFREG else { throw ReadFailure(description: "not a regular file") }
     guard Int64(info.st_size) <= Self.maximumFileSize else {
       throw ReadFailure(description: "file is larger than \(Self.maximumFileSize / 1024) KiB")
@@ -211,13 +224,13 @@ struct ConfigDirectory: Sendable {
 
 /// Result slots that parallel workers fill at distinct indexes.
 private final class ResultSlots: @unchecked Sendable {
-  private var storage: [ConfigDirectory.FileResult?]
+  private var storage: [(ConfigDirectory.FileResult, ConfigDirectory.FileStamp)?]
   private let lock = NSLock()
   init(count: Int) { storage = Array(repeating: nil, count: count) }
-  func set(_ index: Int, _ value: ConfigDirectory.FileResult) {
+  func set(_ index: Int, _ value: (ConfigDirectory.FileResult, ConfigDirectory.FileStamp)) {
     lock.lock()
     storage[index] = value
     lock.unlock()
   }
-  func values() -> [ConfigDirectory.FileResult] { storage.map { $0! } }
+  func values() -> [(ConfigDirectory.FileResult, ConfigDirectory.FileStamp)] { storage.map { $0! } }
 }

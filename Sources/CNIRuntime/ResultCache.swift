@@ -72,7 +72,7 @@ struct ResultCache: Sendable {
     let target = path(network: network, containerID: runtime.containerID, ifName: runtime.ifName)
     do {
       try makeDirectories(resultsDirectory, mode: 0o700)
-      try AtomicFile.write(JSONValue.object(object).serialized(), to: target, mode: 0o600)
+      try AtomicFile.write(JSONValue.object(object).serialized(), to: target, mode: 0o600, durable: false)
     } catch {
       throw CNIError(.cacheFailure, message: "failed to write cached result \(target)", details: error.description)
     }

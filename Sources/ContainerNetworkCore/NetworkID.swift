@@ -4,11 +4,14 @@ import Crypto
 public enum NetworkID {
   /// 64 lowercase hex digits.
   public static func of(name: String) -> String {
-    let digest = SHA256.hash(data: Array(name.utf8))
-    return digest.map { byte in
-      let hex = String(byte, radix: 16)
-      return byte < 16 ? "0" + hex : hex
-    }.joined()
+    let digits = Array("0123456789abcdef".utf8)
+    var text: [UInt8] = []
+    text.reserveCapacity(64)
+    for byte in SHA256.hash(data: Array(name.utf8)) {
+      text.append(digits[Int(byte >> 4)])
+      text.append(digits[Int(byte & 0xF)])
+    }
+    return String(decoding: text, as: UTF8.self)
   }
 
   /// Whether `text` has the shape of a full network ID.

@@ -13,12 +13,14 @@ public enum AtomicFile {
 
   /// Writes `bytes` to `path` with the given permission bits.
   ///
-  /// The data goes to a temporary file in the same directory, is flushed with fsync, and is then renamed over
-  /// `path`; the directory is fsynced too, so the rename survives a power loss. On any error the temporary file is
+  /// The data goes to a temporary file in the same directory and is then renamed over `path`, so a reader sees the
+  /// old file or the new one, never a mix. With `durable` the data and the directory are also fsynced, so the new
+  /// file survives a power loss; state that dies with the machine anyway (the CNI result cache: every container's
+  /// network is gone after a reboot) skips those flushes, as libcni does. On any error the temporary file is
   /// removed and `path` keeps its old content.
-  public static func write(_ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644)
-    throws(SystemCallError)
-  {
+  public static func write(
+    _ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644, durable: Bool = true
+  ) throws(SystemCallError) {
     let directory = parentDirectory(of: path)
     let fileName = path.split(separator: "/").last.map(String.init) ?? path
     var template = Array("\(directory)/\(temporaryPrefix)\(fileName).XXXXXX".utf8CString)
@@ -33,11 +35,11 @@ public enum AtomicFile {
       defer { close(fd) }
       try retryingOnInterrupt("fchmod", path: temporaryPath) { fchmod(fd, mode) }
       try writeAll(fd: fd, bytes: Array(bytes), path: temporaryPath)
-      try retryingOnInterrupt("fsync", path: temporaryPath) { fsync(fd) }
+      if durable { try retryingOnInterrupt("fsync", path: temporaryPath) { fsync(fd) } }
     }
     try retryingOnInterrupt("rename", path: path) { rename(temporaryPath, path) }
     success = true
-    syncDirectory(directory)
+    if durable { syncDirectory(directory) }
   }
 
   /// Writes every byte, continuing after short writes and EINTR.
@@ -55,7 +57,7 @@ public enum AtomicFile {
     }
   }
 
-  /// Writes a UTF-8 string atomically; see ``write(_:to:mode:)``.
+  /// Writes a UTF-8 string atomically and durably; see ``write(_:to:mode:durable:)``.
   public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws(SystemCallError) {
     try write(Array(text.utf8), to: path, mode: mode)
   }

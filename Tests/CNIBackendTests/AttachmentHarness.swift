@@ -33,7 +33,9 @@ struct AttachmentHarness {
   }
 
   /// Creates a network with a unique name derived from `prefix` (unique names keep dnsname's state apart).
-  mutating func network(_ prefix: String = "net", _ configure: (inout Network) -> Void = { _ in }) async throws -> Network {
+  mutating func network(_ prefix: String = "net", _ configure: (inout Network) -> Void = { _ in }) async throws
+    -> Network
+  {
     var request = Network(name: UniqueName.make(prefix))
     configure(&request)
     let network = try await backend.create(request)
@@ -108,7 +110,9 @@ extension TestNamespace {
     let output = try runCommand(["ip", "-n", name, "-o", "addr", "show", "dev", interface]).stdout
     return output.split(separator: "\n").compactMap { line in
       let fields = line.split(separator: " ")
-      guard let index = fields.firstIndex(where: { $0 == Substring(family) }), index + 1 < fields.count else { return nil }
+      guard let index = fields.firstIndex(where: { $0 == Substring(family) }), index + 1 < fields.count else {
+        return nil
+      }
       return String(fields[index + 1])
     }
   }

@@ -16,6 +16,7 @@ struct PodmanInteropTests {
     return copy
   }
 
+  @discardableResult
   func podman(_ configDirectory: String, _ arguments: [String]) throws -> CommandResult {
     try runCommand(["podman", "--network-backend", "cni", "--network-config-dir", configDirectory] + arguments)
   }
@@ -27,8 +28,10 @@ struct PodmanInteropTests {
     let prefix = UniqueName.make("pi")
     let creations: [[String]] = [
       ["network", "create", "\(prefix)-auto"],
-      ["network", "create", "--subnet", "10.231.5.0/24", "--gateway", "10.231.5.254", "--ip-range", "10.231.5.128/25",
-        "\(prefix)-subnet"],
+      [
+        "network", "create", "--subnet", "10.231.5.0/24", "--gateway", "10.231.5.254", "--ip-range", "10.231.5.128/25",
+        "\(prefix)-subnet",
+      ],
       ["network", "create", "--subnet", "fd42:1:2:3::/64", "--subnet", "10.231.6.0/24", "\(prefix)-dual"],
       ["network", "create", "--internal", "\(prefix)-internal"],
       ["network", "create", "--label", "team=net", "-o", "mtu=1400", "-o", "vlan=5", "\(prefix)-opts"],
@@ -66,12 +69,14 @@ struct PodmanInteropTests {
           ], dnsEnabled: true)))
     created.append(
       try await backend.create(
-        Network(name: "\(prefix)-v6", ipv6Enabled: true, dnsEnabled: true, labels: ["a": "b"], options: ["mtu": "1400"])))
+        Network(name: "\(prefix)-v6", ipv6Enabled: true, dnsEnabled: true, labels: ["a": "b"], options: ["mtu": "1400"])
+      ))
     created.append(try await backend.create(Network(name: "\(prefix)-internal", internal: true)))
     created.append(try await backend.create(Network(name: "\(prefix)-iso", options: ["isolate": "true"])))
     created.append(
       try await backend.create(
-        Network(name: "\(prefix)-mv", driver: "macvlan", subnets: [Subnet(subnet: IPNetwork("10.231.17.0/24")!)],
+        Network(
+          name: "\(prefix)-mv", driver: "macvlan", subnets: [Subnet(subnet: IPNetwork("10.231.17.0/24")!)],
           options: ["parent": "lo", "mode": "bridge"])))
     let listed = try podman(directory, ["network", "ls", "--format", "{{.Name}}"]).stdout
     for network in created {

@@ -30,7 +30,8 @@ struct SetupTeardownTests {
     #expect(try first.addresses("eth0") == [address.ipnet.description])
     #expect(try runCommand(["ip", "-n", first.name, "link", "show", "lo"]).stdout.contains(",UP"))
 
-    let ping = try second.run(["busybox", "ping", "-c", "1", "-W", "3", address.ipnet.address.description], check: false)
+    let ping = try second.run(
+      ["busybox", "ping", "-c", "1", "-W", "3", address.ipnet.address.description], check: false)
     #expect(ping.status == 0, "\(ping.stdout)\(ping.stderr)")
 
     try await harness.backend.teardown(namespacePath: first.path, options: firstOptions)
@@ -72,7 +73,9 @@ struct SetupTeardownTests {
     try "hello from the container\n".write(toFile: web.appending("index.html"), atomically: true, encoding: .utf8)
     // -f keeps httpd in the foreground: a daemon would hold our output pipes open.
     let servers = try (80...82).map { port in
-      try startProcess(["ip", "netns", "exec", container.name, "busybox", "httpd", "-f", "-p", "\(port)", "-h", web.path])
+      try startProcess([
+        "ip", "netns", "exec", container.name, "busybox", "httpd", "-f", "-p", "\(port)", "-h", web.path,
+      ])
     }
     defer { servers.forEach { $0.terminate() } }
     let received = web.appending("udp.txt")
@@ -91,7 +94,8 @@ struct SetupTeardownTests {
       }
       #expect(fetched.stdout == "hello from the container\n", "port \(hostPort): \(fetched.stderr)")
     }
-    try await waitUntil { _ = try? harness.host.run(["sh", "-c", "echo ping-udp | busybox nc -u -w 1 \(gateway) 15353"], check: false)
+    try await waitUntil {
+      _ = try? harness.host.run(["sh", "-c", "echo ping-udp | busybox nc -u -w 1 \(gateway) 15353"], check: false)
       return ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").contains("ping-udp")
     }
     try await harness.backend.teardown(namespacePath: container.path, options: options)
@@ -265,7 +269,9 @@ struct SetupTeardownTests {
     let container = try harness.container()
     let options = harness.options("rm\(container.name)", networks: [network.name: PerNetworkOptions()])
     _ = try await harness.backend.setup(namespacePath: container.path, options: options)
-    let error = await #expect(throws: NetworkError.self) { try await harness.backend.remove(network.name, force: false) }
+    let error = await #expect(throws: NetworkError.self) {
+      try await harness.backend.remove(network.name, force: false)
+    }
     #expect(error?.code == .inUse)
     #expect(try await harness.backend.prune(filters: NetworkFilters()) == [spare.name])
     #expect(try await harness.backend.list(filters: NetworkFilters()).map(\.name).contains(network.name))
