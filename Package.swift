@@ -93,7 +93,10 @@ let package = Package(
     ),
     // libFuzzer harnesses, one per input kind; built with -DFUZZING by scripts/fuzz, otherwise they replay their seed
     // corpus under Fuzz/corpus once.
-    .target(name: "FuzzSupport", path: "Sources/Fuzz/FuzzSupport", swiftSettings: swiftSettings),
+    .target(name: "CFuzzDriver", path: "Sources/Fuzz/CFuzzDriver"),
+    .target(
+      name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Sources/Fuzz/FuzzSupport",
+      swiftSettings: swiftSettings),
     .executableTarget(
       name: "fuzz-conflist", dependencies: ["FuzzSupport", "CNIBackend", "CNIRuntime", "OrderedJSON"],
       path: "Sources/Fuzz/FuzzConflist", swiftSettings: swiftSettings),
@@ -115,10 +118,14 @@ let package = Package(
       dependencies: ["CNIBackend", "ContainerNetworkCore", "NetworkAddress", "CNetShim"],
       path: "Sources/CNetSoak", swiftSettings: swiftSettings),
     // Helpers for tests only: temp dirs, privilege checks, throwaway network namespaces.
-    .target(name: "TestSupport", dependencies: ["CNetShim"], swiftSettings: swiftSettings),
+    .target(
+      name: "TestSupport",
+      dependencies: ["CNetShim", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: swiftSettings
+    ),
     .testTarget(
       name: "NetworkAddressTests",
-      dependencies: ["NetworkAddress"],
+      dependencies: ["NetworkAddress", "TestSupport"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -136,43 +136,34 @@ public enum NetworkNamespace {
   /// Runs `work` on a new joinable OS thread and waits for it.
   static func runOnNewThread<T>(_ work: @escaping () throws -> T) throws -> T {
     let box = ThreadBox(work: { Result(catching: work) })
-    var thread = pthread_t()
-    let unmanaged = Unmanaged.passRetained(box)
-    let status = pthread_create(
-      &thread, nil,
-      { raw in
-        let box = Unmanaged<ThreadBox>.fromOpaque(raw!).takeRetainedValue()
-        box.run()
-        return nil
-      }, unmanaged.toOpaque())
-    guard status == 0 else {
-      unmanaged.release()
-      throw SystemCallError(call: "pthread_create", errno: status)
-    }
+    let thread = try spawnThread(box, detached: false)
     pthread_join(thread, nil)
     return try (box.result as! Result<T, any Error>).get()
   }
 
   /// Starts `work` on a new detached OS thread.
   static func startThread(_ work: @escaping @Sendable () -> Void) throws {
-    let box = ThreadBox(work: { work() })
+    _ = try spawnThread(ThreadBox(work: { work() }), detached: true)
+  }
+
+  private static func spawnThread(_ box: ThreadBox, detached: Bool) throws -> pthread_t {
     var thread = pthread_t()
-    let unmanaged = Unmanaged.passRetained(box)
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
     defer { pthread_attr_destroy(&attributes) }
+    if detached { pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED)) }
+    let unmanaged = Unmanaged.passRetained(box)
     let status = pthread_create(
       &thread, &attributes,
       { raw in
-        let box = Unmanaged<ThreadBox>.fromOpaque(raw!).takeRetainedValue()
-        box.run()
+        Unmanaged<ThreadBox>.fromOpaque(raw!).takeRetainedValue().run()
         return nil
       }, unmanaged.toOpaque())
     guard status == 0 else {
       unmanaged.release()
       throw SystemCallError(call: "pthread_create", errno: status)
     }
+    return thread
   }
 }
 

@@ -13,7 +13,7 @@ import Testing
     let backend = sandbox.backend()
     let names = try await backend.list(filters: NetworkFilters()).map(\.name)
     #expect(names == ["dual", "foreign", "isolated", "lan", "noipam", "podman", "web"])
-    let warnings = sandbox.logs.messages.filter { $0.hasPrefix("warning") }
+    let warnings = sandbox.logs.warnings
     #expect(warnings.count == 10, "\(warnings)")
     for file in try FileManager.default.contentsOfDirectory(
       atPath: BackendFixtures.directory.appendingPathComponent("invalid").path)
@@ -26,7 +26,7 @@ import Testing
     #expect(warnings.contains { $0.contains("05-notype") && $0.contains("no type") })
     // Unchanged files are not read (or warned about) again.
     _ = try await backend.list(filters: NetworkFilters())
-    #expect(sandbox.logs.messages.filter { $0.hasPrefix("warning") }.count == 10)
+    #expect(sandbox.logs.warnings.count == 10)
   }
 
   @Test func readsWhatFilesSay() async throws {

@@ -47,7 +47,7 @@ struct PodmanInteropTests {
       let ours = try await backend.inspect(name)
       #expect(Self.comparable(ours) == Self.comparable(try #require(theirs.first)), "\(name)")
     }
-    #expect(sandbox.logs.messages.filter { $0.hasPrefix("warning") }.isEmpty, "\(sandbox.logs.messages)")
+    #expect(sandbox.logs.warnings.isEmpty, "\(sandbox.logs.messages)")
   }
 
   @Test func podmanReadsWhatWeCreate() async throws {

@@ -5,43 +5,6 @@ import Logging
 import NetworkAddress
 import TestSupport
 
-/// Collects log messages so tests can assert on warnings.
-final class LogCollector: @unchecked Sendable {
-  private let lock = NSLock()
-  private var stored: [String] = []
-
-  var messages: [String] {
-    lock.lock()
-    defer { lock.unlock() }
-    return stored
-  }
-
-  func append(_ message: String) {
-    lock.lock()
-    stored.append(message)
-    lock.unlock()
-  }
-
-  var logger: Logger {
-    Logger(label: "test") { _ in CollectingHandler(collector: self) }
-  }
-}
-
-struct CollectingHandler: LogHandler {
-  let collector: LogCollector
-  var metadata: Logger.Metadata = [:]
-  var logLevel: Logger.Level = .trace
-
-  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-    get { metadata[key] }
-    set { metadata[key] = newValue }
-  }
-
-  func log(event: LogEvent) {
-    collector.append("\(event.level): \(event.message)")
-  }
-}
-
 enum BackendFixtures {
   static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
@@ -65,7 +28,7 @@ enum BackendFixtures {
 /// A backend on temporary directories with test-only subnet pools, so results do not depend on the host's addresses.
 struct BackendSandbox {
   let root: TemporaryDirectory
-  let logs = LogCollector()
+  let logs = LogCapture()
   var configDirectory: String { root.appending("net.d") }
 
   init() throws {

@@ -98,45 +98,6 @@ func withFakePlugins<T>(_ body: (FakePlugins) async throws -> T) async throws ->
   return try await body(plugins)
 }
 
-/// Captures log messages, for asserting what reaches the log.
-final class LogCapture: @unchecked Sendable {
-  private let lock = NSLock()
-  private var entries: [String] = []
-
-  var messages: [String] {
-    lock.lock()
-    defer { lock.unlock() }
-    return entries
-  }
-
-  func append(_ text: String) {
-    lock.lock()
-    entries.append(text)
-    lock.unlock()
-  }
-
-  var logger: Logger {
-    Logger(label: "capture") { _ in CaptureHandler(capture: self) }
-  }
-
-  struct CaptureHandler: LogHandler {
-    let capture: LogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-      get { metadata[key] }
-      set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-      let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-      let rendered = merged.keys.sorted().map { "\($0)=\(merged[$0]!)" }.joined(separator: " ")
-      capture.append("\(event.message) \(rendered)")
-    }
-  }
-}
-
 /// A small result in 1.0.0 shape for fake plugins to print.
 let sampleResult100 = #"""
   {"cniVersion":"1.0.0","interfaces":[{"name":"eth0","mac":"02:00:00:00:00:01","sandbox":"/run/netns/x"}],"ips":[{"interface":0,"address":"10.1.2.3/24","gateway":"10.1.2.1"}],"routes":[{"dst":"0.0.0.0/0"}],"dns":{"nameservers":["10.1.2.1"]}}

@@ -1,4 +1,5 @@
 import ContainerNetworkCore
+import TestSupport
 import Testing
 
 @Suite struct TimestampTests {
@@ -24,25 +25,12 @@ import Testing
   }
 
   @Test func propertyFormatParseIsIdentity() {
-    var generator = SplitMix64(seed: 0x5eed)
+    var generator = SeededGenerator(seed: 0x5eed)
     for _ in 0..<2000 {
       let seconds = Int64.random(in: -5_000_000_000...10_000_000_000, using: &generator)
       let nanos = Int32.random(in: 0..<1_000_000_000, using: &generator)
       let time = Timestamp(seconds: seconds, nanoseconds: nanos)
       #expect(Timestamp(rfc3339: time.description) == time, "\(time)")
     }
-  }
-}
-
-/// A small deterministic generator so that property tests repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -1,4 +1,5 @@
 import NetworkAddress
+import TestSupport
 import Testing
 
 @Suite struct IPNetworkTests {
