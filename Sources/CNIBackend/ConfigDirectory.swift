@@ -146,8 +146,9 @@ struct ConfigDirectory: Sendable {
       }
       if name.hasSuffix(".conflist") && !name.hasPrefix(".") { names.append(name) }
     }
-    // Byte order, as Go sorts strings; comparing the UTF-8 views allocates nothing.
-    return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    // Byte order, as Go sorts strings. The bytes are taken once per name: comparing String.UTF8View directly
+    // is several times slower.
+    return names.map { (Array($0.utf8), $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }.map(\.1)
   }
 
   /// Reads and converts files, spread over the available cores when there are many.

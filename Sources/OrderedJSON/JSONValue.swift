@@ -370,6 +370,18 @@ private struct JSONParser {
 
   mutating func parseString() throws(JSONParseError) -> String {
     position += 1
+    // Most strings in configuration have no escapes: make the String straight from the input bytes.
+    var scan = position
+    while scan < bytes.count {
+      let byte = bytes[scan]
+      if byte == UInt8(ascii: "\"") {
+        let text = String(decoding: bytes[position..<scan], as: UTF8.self)
+        position = scan + 1
+        return text
+      }
+      if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+      scan += 1
+    }
     var result: [UInt8] = []
     var runStart = position
     while position < bytes.count {
