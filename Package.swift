@@ -115,7 +115,7 @@ let package = Package(
     // A long-running process that sets up and tears down containers through the library; scripts/leak-test.
     .executableTarget(
       name: "cnet-soak",
-      dependencies: ["CNIBackend", "ContainerNetworkCore", "NetworkAddress", "CNetShim"],
+      dependencies: ["CNIBackend", "CNetShim", "ContainerNetworkCore", "NetworkAddress"],
       path: "Sources/CNetSoak", swiftSettings: swiftSettings),
     // Helpers for tests only: temp dirs, privilege checks, throwaway network namespaces.
     .target(
@@ -163,7 +163,7 @@ let package = Package(
     .testTarget(
       name: "ReliabilityTests",
       dependencies: [
-        "cnet", "CNIBackend", "CNIRuntime", "ContainerNetworkCore", "NetworkAddress", "OrderedJSON", "TestSupport",
+        "cnet", "cnet-soak", "CNIBackend", "ContainerNetworkCore", "FileSystemSupport", "NetworkAddress", "TestSupport",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings

@@ -57,6 +57,8 @@ extension CNINetworkBackend {
         throw NetworkError(.pluginFailed, "setting up network \(attachment.network.name): \(error)")
       }
     }
+    // Cache files of setups killed mid-write are swept by the next success (only files no live writer holds).
+    AtomicFile.removeStaleTemporaryFiles(in: "\(configuration.cacheDirectory)/results")
     return statuses
   }
 
@@ -91,6 +93,7 @@ extension CNINetworkBackend {
       throw NetworkError(
         .pluginFailed, "tearing down container \(options.containerID): " + failures.joined(separator: "; "))
     }
+    AtomicFile.removeStaleTemporaryFiles(in: "\(configuration.cacheDirectory)/results")
   }
 
   struct Attachment: Sendable {
@@ -247,6 +250,7 @@ extension CNINetworkBackend {
       _ = reloadedNetworks()
       let stored = try lookup(nameOrID)
       try await removeLocked(stored, force: force)
+      AtomicFile.removeStaleTemporaryFiles(in: configuration.configDirectory)
     }
   }
 
@@ -290,11 +294,13 @@ extension CNINetworkBackend {
           .pluginFailed, "disconnecting container \(attachment.containerID) from network \(network.name): \(error)")
       }
     }
-    if let path = stored.path, unlink(path) != 0, errno != ENOENT {
-      throw NetworkError(.io, "cannot remove \(path): \(String(cString: strerror(errno)))")
-    }
+    // The bridge goes before the file: a remove killed in between leaves a file that names the bridge, so a second
+    // remove finishes the job, never a bridge that no file names.
     if network.driver == "bridge" && !network.networkInterface.isEmpty {
       try deleteBridge(network.networkInterface)
+    }
+    if let path = stored.path, unlink(path) != 0, errno != ENOENT {
+      throw NetworkError(.io, "cannot remove \(path): \(String(cString: strerror(errno)))")
     }
     if network.ipamDriver == "host-local" {
       let reservations = "\(configuration.hostLocalDataDirectory ?? "/var/lib/cni/networks")/\(network.name)"

@@ -1,3 +1,5 @@
+import CNetShim
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -27,6 +29,9 @@ public enum AtomicFile {
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     let temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     if fd < 0 { throw SystemCallError(call: "mkstemp", path: temporaryPath, errno: errno) }
+    // Held until after the rename and dropped by the kernel if we die: a temp file nobody holds is a dead
+    // writer's, which removeStaleTemporaryFiles may sweep while others write in the same directory.
+    _ = cnet_ofd_trylock(fd, 1)
     var success = false
     defer {
       if !success { unlink(temporaryPath) }
@@ -36,8 +41,8 @@ public enum AtomicFile {
       try retryingOnInterrupt("fchmod", path: temporaryPath) { fchmod(fd, mode) }
       try writeAll(fd: fd, bytes: Array(bytes), path: temporaryPath)
       if durable { try retryingOnInterrupt("fsync", path: temporaryPath) { fsync(fd) } }
+      try retryingOnInterrupt("rename", path: path) { rename(temporaryPath, path) }
     }
-    try retryingOnInterrupt("rename", path: path) { rename(temporaryPath, path) }
     success = true
     if durable { syncDirectory(directory) }
   }
@@ -62,17 +67,34 @@ public enum AtomicFile {
     try write(Array(text.utf8), to: path, mode: mode)
   }
 
-  /// Removes temporary files that a killed writer left in `directory`; returns how many were removed.
+  /// Removes temporary files that killed writers left in `directory`; returns how many were removed.
+  ///
+  /// A writer holds a lock on its temporary file from just after creating it until after the rename, and the
+  /// kernel drops the lock when the writer dies. A file nobody holds and untouched for `grace` seconds (the grace
+  /// covers the instant between creating the file and locking it) is therefore a dead writer's, so sweeping is safe
+  /// while other processes write in the same directory.
   @discardableResult
-  public static func removeStaleTemporaryFiles(in directory: String) -> Int {
+  public static func removeStaleTemporaryFiles(in directory: String, grace: Double = 1) -> Int {
     guard let dir = opendir(directory) else { return 0 }
     defer { closedir(dir) }
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
     var removed = 0
     while let entry = readdir(dir) {
       let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
         String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
       }
-      if name.hasPrefix(temporaryPrefix), unlink("\(directory)/\(name)") == 0 { removed += 1 }
+      guard name.hasPrefix(temporaryPrefix) else { continue }
+      let path = "\(directory)/\(name)"
+      let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+      guard fd >= 0 else { continue }
+      defer { close(fd) }
+      var info = stat()
+      guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+      let age =
+        Double(now.tv_sec - info.st_mtim.tv_sec) + Double(now.tv_nsec - info.st_mtim.tv_nsec) / 1_000_000_000
+      guard age >= grace, cnet_ofd_trylock(fd, 1) == 0 else { continue }
+      if unlink(path) == 0 { removed += 1 }
     }
     return removed
   }

@@ -25,4 +25,7 @@ int cnet_pipe_cloexec(int fds[2]);
 /// gettid(2): which OS thread we are on (namespaces are per thread).
 pid_t cnet_gettid(void);
 
+/// Bytes of heap in use by malloc (mallinfo2's uordblks; malloc.h is not in Glibc's Swift module). For leak checks.
+size_t cnet_heap_in_use(void);
+
 #endif

@@ -14,7 +14,8 @@ func fuzzOne(_ bytes: [UInt8]) {
       let count = Int(mapping.portCount)
       FuzzSupport.invariant(count >= 1, "empty port range from \(value)")
       FuzzSupport.invariant(Int(mapping.hostPort) + count - 1 <= 65_535, "host range beyond 65535 from \(value)")
-      FuzzSupport.invariant(Int(mapping.containerPort) + count - 1 <= 65_535, "container range beyond 65535 from \(value)")
+      FuzzSupport.invariant(
+        Int(mapping.containerPort) + count - 1 <= 65_535, "container range beyond 65535 from \(value)")
       FuzzSupport.invariant(mapping.hostPort > 0 && mapping.containerPort > 0, "port 0 from \(value)")
       FuzzSupport.invariant(
         mapping.protocols.allSatisfy(SetupValidation.supportedProtocols.contains), "unknown protocol from \(value)")
@@ -24,9 +25,15 @@ func fuzzOne(_ bytes: [UInt8]) {
 
 #if FUZZING
   @_cdecl("LLVMFuzzerTestOneInput")
-  public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    fuzzOne(Array(UnsafeBufferPointer(start: data, count: size)))
+  public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    fuzzOne(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
+  }
+
+  // SwiftPM aliases `main` to this symbol; it hands control to libFuzzer's driver.
+  @_cdecl("fuzz_cli_specs_main")
+  public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    FuzzSupport.runLibFuzzer(argc, argv, testOneInput)
   }
 #else
   @main

@@ -19,18 +19,26 @@ func fuzzOne(_ bytes: [UInt8]) {
     do {
       reread = try CNIResult(data: text, defaultVersion: version)
     } catch {
-      fatalError("result converted to \(version) does not read back: \(error): \(String(decoding: text, as: UTF8.self))")
+      fatalError(
+        "result converted to \(version) does not read back: \(error): \(String(decoding: text, as: UTF8.self))")
     }
     FuzzSupport.invariant(
-      reread == converted, "result converted to \(version) reads back different: \(String(decoding: text, as: UTF8.self))")
+      reread == converted,
+      "result converted to \(version) reads back different: \(String(decoding: text, as: UTF8.self))")
   }
 }
 
 #if FUZZING
   @_cdecl("LLVMFuzzerTestOneInput")
-  public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    fuzzOne(Array(UnsafeBufferPointer(start: data, count: size)))
+  public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    fuzzOne(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
+  }
+
+  // SwiftPM aliases `main` to this symbol; it hands control to libFuzzer's driver.
+  @_cdecl("fuzz_cni_result_main")
+  public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    FuzzSupport.runLibFuzzer(argc, argv, testOneInput)
   }
 #else
   @main

@@ -10,7 +10,8 @@ func fuzzOne(_ bytes: [UInt8]) {
   guard let value = try? JSONValue.parse(bytes) else { return }
   let compact = value.serialized()
   FuzzSupport.invariant(
-    (try? JSONValue.parse(compact)) == value, "serialized JSON does not parse back: \(String(decoding: compact, as: UTF8.self))")
+    (try? JSONValue.parse(compact)) == value,
+    "serialized JSON does not parse back: \(String(decoding: compact, as: UTF8.self))")
   let indented = GoJSONFormat.indented(value, indent: "  ")
   FuzzSupport.invariant((try? JSONValue.parse(indented)) == value, "indented JSON does not parse back")
   if let list = try? NetworkConfigList(data: bytes) {
@@ -22,9 +23,15 @@ func fuzzOne(_ bytes: [UInt8]) {
 
 #if FUZZING
   @_cdecl("LLVMFuzzerTestOneInput")
-  public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    fuzzOne(Array(UnsafeBufferPointer(start: data, count: size)))
+  public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    fuzzOne(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
+  }
+
+  // SwiftPM aliases `main` to this symbol; it hands control to libFuzzer's driver.
+  @_cdecl("fuzz_conflist_main")
+  public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    FuzzSupport.runLibFuzzer(argc, argv, testOneInput)
   }
 #else
   @main

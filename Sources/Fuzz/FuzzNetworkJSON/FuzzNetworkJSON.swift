@@ -25,9 +25,15 @@ func fuzzOne(_ bytes: [UInt8]) {
 
 #if FUZZING
   @_cdecl("LLVMFuzzerTestOneInput")
-  public func testOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    fuzzOne(Array(UnsafeBufferPointer(start: data, count: size)))
+  public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    fuzzOne(size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
+  }
+
+  // SwiftPM aliases `main` to this symbol; it hands control to libFuzzer's driver.
+  @_cdecl("fuzz_network_json_main")
+  public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    FuzzSupport.runLibFuzzer(argc, argv, testOneInput)
   }
 #else
   @main

@@ -1,3 +1,4 @@
+import CFuzzDriver
 import Foundation
 
 /// What every fuzz target shares: the seed corpus runner used when the target is built without `-DFUZZING`.
@@ -49,4 +50,16 @@ public enum FuzzSupport {
   public static func invariant(_ condition: Bool, _ message: @autoclosure () -> String) {
     if !condition { fatalError("invariant broken: \(message())") }
   }
+
+  #if FUZZING
+    /// Runs libFuzzer with the process arguments and `callback` as the target.
+    public static func runLibFuzzer(
+      _ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+      _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+    ) -> Int32 {
+      var count = argc
+      var arguments = argv
+      return LLVMFuzzerRunDriver(&count, &arguments, callback)
+    }
+  #endif
 }
