@@ -6,47 +6,11 @@ import Testing
   import Glibc
 #endif
 
-/// The built `cnet` binary, found next to the running test bundle (SwiftPM puts every product of a build in one
-/// directory).
+/// The built `cnet` binary.
 enum CNetBinary {
-  static let path: String? = {
-    var directories: [URL] = []
-    let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-    directories.append(argument0.deletingLastPathComponent())
-    if let executable = Bundle.main.executableURL { directories.append(executable.deletingLastPathComponent()) }
-    directories.append(Bundle.main.bundleURL.deletingLastPathComponent())
-    directories.append(Bundle.main.bundleURL)
-    // The test executable may sit inside a bundle directory: look up a few levels.
-    for url in Array(directories) {
-      var parent = url
-      for _ in 0..<3 {
-        parent = parent.deletingLastPathComponent()
-        directories.append(parent)
-      }
-    }
-    for directory in directories {
-      let candidate = directory.appendingPathComponent("cnet").path
-      var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-        access(candidate, X_OK) == 0
-      {
-        return candidate
-      }
-    }
-    return nil
-  }()
+  static let path: String? = BuiltProduct.path("cnet")
 
-  /// The binary's path, or a test failure that says where it was looked for.
-  static func require() throws -> String {
-    guard let path else {
-      Issue.record(
-        "the cnet binary was not found next to the test bundle (\(CommandLine.arguments[0])); build with --build-tests")
-      throw BinaryMissing()
-    }
-    return path
-  }
-
-  struct BinaryMissing: Error {}
+  static func require() throws -> String { try BuiltProduct.require("cnet") }
 }
 
 /// One test's private world for `cnet`: its own config, cache and host-local directories (so nothing touches

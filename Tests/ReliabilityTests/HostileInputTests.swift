@@ -45,8 +45,8 @@ import Testing
   @Test func aHundredMegabyteConfigFileAndSpecialFilesAreSkippedWithWarnings() async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
-    let warnings = WarningCollector()
-    let backend = sandbox.backend(logger: warnings.logger)
+    let logs = LogCapture()
+    let backend = sandbox.backend(logger: logs.logger)
     let good = try await backend.create(Network(name: UniqueName.make("good"), dnsEnabled: false))
     // 100 MB: the loader refuses it from its size, before reading a byte. A sparse file has the same size.
     let big = "\(sandbox.configDirectory)/big.conflist"
@@ -65,7 +65,7 @@ import Testing
     let names = try await backend.list().map(\.name)
     #expect(Set(names) == [good.name, "podman"])
     for file in ["big.conflist", "fifo.conflist", "zero.conflist", "dir.conflist"] {
-      #expect(warnings.messages.contains { $0.contains(file) }, "no warning names \(file): \(warnings.messages)")
+      #expect(logs.warnings.contains { $0.contains(file) }, "no warning names \(file): \(logs.warnings)")
     }
     let after = entries(under: sandbox.configDirectory).map { ($0, permissions("\(sandbox.configDirectory)/\($0)")) }
     #expect(before.map(\.0) == after.map(\.0))
@@ -76,7 +76,7 @@ import Testing
   @Test func aDirectoryOfTenThousandFilesIsListedWithAWarningPerBrokenFile() async throws {
     let sandbox = try Sandbox()
     defer { sandbox.remove() }
-    let warnings = WarningCollector()
+    let logs = LogCapture()
     // 5 000 valid networks and 5 000 broken files.
     for index in 0..<10_000 {
       let name = String(format: "n%05d", index)
@@ -88,14 +88,14 @@ import Testing
         FileManager.default.createFile(atPath: "\(sandbox.configDirectory)/\(name).conflist", contents: Data(text.utf8))
       )
     }
-    let backend = sandbox.backend(logger: warnings.logger)
+    let backend = sandbox.backend(logger: logs.logger)
     let networks = try await backend.list()
     #expect(networks.count == 5_001)  // and the default network
-    #expect(warnings.messages.count == 5_000)
-    #expect(warnings.messages.allSatisfy { $0.contains("skipping network config") })
+    #expect(logs.warnings.count == 5_000)
+    #expect(logs.warnings.allSatisfy { $0.contains("skipping network config") })
     // A second listing of the unchanged directory reads nothing again and warns no more.
     _ = try await backend.list()
-    #expect(warnings.messages.count == 5_000)
+    #expect(logs.warnings.count == 5_000)
   }
 
   @Test func aNamespacePathThatIsNotANetworkNamespaceIsRefusedAndNothingChanges() async throws {

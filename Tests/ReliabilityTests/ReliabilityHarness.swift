@@ -10,88 +10,12 @@ import Testing
   import Glibc
 #endif
 
-/// Products of the same build (`cnet`, `cnet-soak`), found next to the running test bundle.
-enum BuiltProduct {
-  static func path(_ name: String) -> String? {
-    var directories: [URL] = []
-    let argument0 = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-    directories.append(argument0.deletingLastPathComponent())
-    if let executable = Bundle.main.executableURL { directories.append(executable.deletingLastPathComponent()) }
-    directories.append(Bundle.main.bundleURL.deletingLastPathComponent())
-    directories.append(Bundle.main.bundleURL)
-    for url in Array(directories) {
-      var parent = url
-      for _ in 0..<3 {
-        parent = parent.deletingLastPathComponent()
-        directories.append(parent)
-      }
-    }
-    for directory in directories {
-      let candidate = directory.appendingPathComponent(name).path
-      var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-        access(candidate, X_OK) == 0
-      {
-        return candidate
-      }
-    }
-    return nil
-  }
-
-  static func require(_ name: String) throws -> String {
-    guard let path = path(name) else {
-      Issue.record(
-        "\(name) was not found next to the test bundle (\(CommandLine.arguments[0])); build with --build-tests")
-      throw Missing()
-    }
-    return path
-  }
-
-  struct Missing: Error {}
-
-  /// `scripts/<name>` of this package.
-  static func script(_ name: String, filePath: String = #filePath) -> String {
+/// Scripts of this package.
+enum PackageScript {
+  /// `scripts/<name>`.
+  static func path(_ name: String, filePath: String = #filePath) -> String {
     URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("scripts/\(name)").path
-  }
-}
-
-/// Warnings a backend logged, for tests that expect "skipped with a warning".
-final class WarningCollector: @unchecked Sendable {
-  private let lock = NSLock()
-  private var stored: [String] = []
-
-  func append(_ message: String) {
-    lock.lock()
-    stored.append(message)
-    lock.unlock()
-  }
-
-  var messages: [String] {
-    lock.lock()
-    defer { lock.unlock() }
-    return stored
-  }
-
-  var logger: Logger {
-    var logger = Logger(label: "reliability") { _ in CollectingLogHandler(collector: self) }
-    logger.logLevel = .warning
-    return logger
-  }
-}
-
-struct CollectingLogHandler: LogHandler {
-  let collector: WarningCollector
-  var metadata: Logger.Metadata = [:]
-  var logLevel: Logger.Level = .warning
-
-  subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-    get { metadata[key] }
-    set { metadata[key] = newValue }
-  }
-
-  func log(event: LogEvent) {
-    if event.level >= .warning { collector.append("\(event.message)") }
   }
 }
 

@@ -11,7 +11,7 @@ struct ScriptTests {
     let binary = try BuiltProduct.require("cnet")
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CNET_") }
     environment["CNET_BIN"] = binary
-    let result = try runCommand([BuiltProduct.script("crash-test"), "20"], environment: environment, check: false)
+    let result = try runCommand([PackageScript.path("crash-test"), "20"], environment: environment, check: false)
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     #expect(result.stdout.contains("failures=0"), "\(result.stdout)")
   }
@@ -21,7 +21,7 @@ struct ScriptTests {
     let binary = try BuiltProduct.require("cnet-soak")
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CNET_") }
     environment["CNET_SOAK_BIN"] = binary
-    let result = try runCommand([BuiltProduct.script("leak-test"), "100"], environment: environment, check: false)
+    let result = try runCommand([PackageScript.path("leak-test"), "100"], environment: environment, check: false)
     #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
   }
 }
