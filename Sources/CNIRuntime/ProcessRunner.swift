@@ -66,8 +66,9 @@ struct ProcessRequest: Sendable {
   /// How long to keep reading after the child exited, for output still in flight; a grandchild that keeps the
   /// pipes open must not hold us any longer than this.
   var drainGrace: Duration = .milliseconds(250)
-  /// Attempts for an exec that fails with ETXTBSY (a plugin binary that another process is still writing).
-  var textBusyAttempts = 5
+  /// Attempts for an exec that fails with ETXTBSY (a plugin binary that another process is still writing, or whose
+  /// write descriptor a concurrently forked child briefly inherited): 8 attempts wait up to 0.72 s in all.
+  var textBusyAttempts = 8
 }
 
 /// Lets a cancellation handler on any thread stop a run that is blocked in poll on its own thread.

@@ -234,15 +234,16 @@ import Testing
   @Test func textFileBusyIsRetried() async throws {
     try await withFakePlugins { plugins in
       let path = try plugins.install("busy", "echo '{}'")
-      // An open write descriptor makes execve fail with ETXTBSY until it is closed.
-      let writer = open(path, O_WRONLY)
+      // An open write descriptor makes execve fail with ETXTBSY until it is closed. O_CLOEXEC keeps children that
+      // other tests fork meanwhile from inheriting it (they would keep the file busy for their whole life).
+      let writer = open(path, O_WRONLY | O_CLOEXEC)
       #expect(writer >= 0)
-      let task = Task {
-        try await plugins.executor().execute("busy", invocation: PluginInvocation(command: .add), stdin: [])
-      }
-      try await Task.sleep(for: .milliseconds(30))
-      close(writer)
-      #expect(String(decoding: try await task.value, as: UTF8.self) == "{}\n")
+      // Closed from a Dispatch thread: a Swift-concurrency sleep could resume late when other tests keep the
+      // cooperative pool busy, and the close must fall inside the retry window.
+      DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(30)) { close(writer) }
+      let output = try await plugins.executor().execute(
+        "busy", invocation: PluginInvocation(command: .add), stdin: [])
+      #expect(String(decoding: output, as: UTF8.self) == "{}\n")
     }
   }
 
