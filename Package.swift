@@ -5,6 +5,13 @@ let swiftSettings: [SwiftSetting] = [
   .swiftLanguageMode(.v6)
 ]
 
+/// A libFuzzer harness in Sources/Fuzz/<directory> over the given library targets.
+func fuzzTarget(_ name: String, _ directory: String, _ dependencies: [Target.Dependency]) -> Target {
+  .executableTarget(
+    name: name, dependencies: ["FuzzSupport"] + dependencies, path: "Sources/Fuzz/\(directory)",
+    swiftSettings: swiftSettings)
+}
+
 let package = Package(
   name: "ContainerNetwork",
   platforms: [.macOS(.v14)],
@@ -97,21 +104,11 @@ let package = Package(
     .target(
       name: "FuzzSupport", dependencies: ["CFuzzDriver"], path: "Sources/Fuzz/FuzzSupport",
       swiftSettings: swiftSettings),
-    .executableTarget(
-      name: "fuzz-conflist", dependencies: ["FuzzSupport", "CNIBackend", "CNIRuntime", "OrderedJSON"],
-      path: "Sources/Fuzz/FuzzConflist", swiftSettings: swiftSettings),
-    .executableTarget(
-      name: "fuzz-cni-result", dependencies: ["FuzzSupport", "CNIRuntime", "OrderedJSON"],
-      path: "Sources/Fuzz/FuzzCNIResult", swiftSettings: swiftSettings),
-    .executableTarget(
-      name: "fuzz-network-json", dependencies: ["FuzzSupport", "ContainerNetworkCore"],
-      path: "Sources/Fuzz/FuzzNetworkJSON", swiftSettings: swiftSettings),
-    .executableTarget(
-      name: "fuzz-cli-specs", dependencies: ["FuzzSupport", "CNetCommands", "ContainerNetworkCore"],
-      path: "Sources/Fuzz/FuzzCLISpecs", swiftSettings: swiftSettings),
-    .executableTarget(
-      name: "fuzz-addresses", dependencies: ["FuzzSupport", "NetworkAddress"],
-      path: "Sources/Fuzz/FuzzAddresses", swiftSettings: swiftSettings),
+    fuzzTarget("fuzz-conflist", "FuzzConflist", ["CNIBackend", "CNIRuntime", "OrderedJSON"]),
+    fuzzTarget("fuzz-cni-result", "FuzzCNIResult", ["CNIRuntime", "OrderedJSON"]),
+    fuzzTarget("fuzz-network-json", "FuzzNetworkJSON", ["ContainerNetworkCore"]),
+    fuzzTarget("fuzz-cli-specs", "FuzzCLISpecs", ["CNetCommands", "ContainerNetworkCore"]),
+    fuzzTarget("fuzz-addresses", "FuzzAddresses", ["NetworkAddress"]),
     // A long-running process that sets up and tears down containers through the library; scripts/leak-test.
     .executableTarget(
       name: "cnet-soak",

@@ -20,7 +20,7 @@ extension CNINetworkBackend {
   // MARK: Setup
 
   public func setup(namespacePath: String, options: NetworkOptions) async throws -> [String: StatusBlock] {
-    let (plan, _) = try prepare(namespacePath: namespacePath, options: options)
+    let plan = try prepare(namespacePath: namespacePath, options: options)
     guard NetworkNamespace.isNetworkNamespace(namespacePath) else {
       throw NetworkError(.invalidArgument, "\(namespacePath) is not a network namespace")
     }
@@ -65,26 +65,26 @@ extension CNINetworkBackend {
   // MARK: Teardown
 
   public func teardown(namespacePath: String, options: NetworkOptions) async throws {
-    let (plan, _) = try prepare(namespacePath: namespacePath, options: options, forTeardown: true)
+    let plan = try prepare(namespacePath: namespacePath, options: options, forTeardown: true)
+    // Read once: each lookup scans the whole results directory.
+    let cachedAttachments = runtime.cachedAttachments(containerID: options.containerID)
     var failures: [String] = []
     for attachment in plan.reversed() {
       var list = attachment.list
-      var runtimeConf = attachment.runtime
-      let cached = runtime.cachedAttachments(containerID: options.containerID).first {
+      let cached = cachedAttachments.first {
         $0.networkName == attachment.network.name && $0.ifName == attachment.runtime.ifName
       }
       if let cached, let cachedList = try? NetworkConfigList(data: cached.config) {
-        // The cached config is what ADD ran with: the network file may have changed or gone since.
+        // The cached config is what ADD ran with: the network file may have changed or gone since. The runtime
+        // itself takes the cached CNI_ARGS and capability arguments.
         list = cachedList
-        runtimeConf.args = cached.cniArgs
-        runtimeConf.capabilityArgs = cached.capabilityArgs
       } else {
         configuration.logger.warning(
           "no cached result for container \(options.containerID) on network \(attachment.network.name) (\(attachment.runtime.ifName)): tearing down with the config on disk"
         )
       }
       do {
-        try await runtime.deleteNetworkList(list, runtimeConf)
+        try await runtime.deleteNetworkList(list, attachment.runtime)
       } catch {
         failures.append("network \(attachment.network.name): \(error)")
       }
@@ -105,7 +105,7 @@ extension CNINetworkBackend {
   /// Validates `options` and builds, per network, the config list and runtime arguments to run with.
   func prepare(
     namespacePath: String, options: NetworkOptions, forTeardown: Bool = false
-  ) throws -> ([Attachment], [String: Network]) {
+  ) throws -> [Attachment] {
     guard !namespacePath.isEmpty else { throw NetworkError(.invalidArgument, "namespace path must not be empty") }
     if !forTeardown {
       guard FileManager.default.fileExists(atPath: namespacePath) else {
@@ -134,7 +134,7 @@ extension CNINetworkBackend {
         namespacePath: namespacePath, options: options, network: name, perNetwork: perNetwork)
       plan.append(Attachment(network: entry.network, list: list, runtime: runtimeConf))
     }
-    return (plan, networks)
+    return plan
   }
 
   /// The stored config list, adjusted in memory for this run (never written back).
