@@ -238,9 +238,12 @@ import Testing
       // other tests fork meanwhile from inheriting it (they would keep the file busy for their whole life).
       let writer = open(path, O_WRONLY | O_CLOEXEC)
       #expect(writer >= 0)
-      // Closed from a Dispatch thread: a Swift-concurrency sleep could resume late when other tests keep the
-      // cooperative pool busy, and the close must fall inside the retry window.
-      DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(30)) { close(writer) }
+      // Closed from a thread of its own: a Swift-concurrency sleep or a Dispatch timer can fire late when other
+      // tests keep those pools busy, and the close must fall inside the retry window.
+      Thread {
+        usleep(30_000)
+        close(writer)
+      }.start()
       let output = try await plugins.executor().execute(
         "busy", invocation: PluginInvocation(command: .add), stdin: [])
       #expect(String(decoding: output, as: UTF8.self) == "{}\n")
