@@ -46,7 +46,7 @@ let package = Package(
     .target(
       name: "ContainerNetworkCore",
       dependencies: [
-        "NetworkAddress",
+        "NetworkAddress", "OrderedJSON",
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: swiftSettings

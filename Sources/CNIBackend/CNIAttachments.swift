@@ -1,8 +1,9 @@
 import CNIRuntime
 import CNetShim
 import ContainerNetworkCore
+import Dispatch
 import FileSystemSupport
-import Foundation
+import FoundationEssentials
 import NetworkAddress
 import NetworkNamespace
 import OrderedJSON

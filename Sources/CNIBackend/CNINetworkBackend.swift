@@ -1,7 +1,8 @@
 import CNIRuntime
 import ContainerNetworkCore
+import Dispatch
 import FileSystemSupport
-import Foundation
+import FoundationEssentials
 import Logging
 import NetworkAddress
 import NetworkNamespace

@@ -1,8 +1,10 @@
 import CNIRuntime
 import ContainerNetworkCore
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Logging
 import OrderedJSON
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -224,14 +226,11 @@ struct ConfigDirectory: Sendable {
 }
 
 /// Result slots that parallel workers fill at distinct indexes.
-private final class ResultSlots: @unchecked Sendable {
-  private var storage: [(ConfigDirectory.FileResult, ConfigDirectory.FileStamp)?]
-  private let lock = NSLock()
-  init(count: Int) { storage = Array(repeating: nil, count: count) }
+private final class ResultSlots: Sendable {
+  private let storage: Mutex<[(ConfigDirectory.FileResult, ConfigDirectory.FileStamp)?]>
+  init(count: Int) { storage = Mutex(Array(repeating: nil, count: count)) }
   func set(_ index: Int, _ value: (ConfigDirectory.FileResult, ConfigDirectory.FileStamp)) {
-    lock.lock()
-    storage[index] = value
-    lock.unlock()
+    storage.withLock { $0[index] = value }
   }
-  func values() -> [(ConfigDirectory.FileResult, ConfigDirectory.FileStamp)] { storage.map { $0! } }
+  func values() -> [(ConfigDirectory.FileResult, ConfigDirectory.FileStamp)] { storage.withLock { $0.map { $0! } } }
 }

@@ -1,6 +1,8 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Logging
 import OrderedJSON
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -121,7 +123,7 @@ public struct PluginExecutor: Sendable {
         "cni plugin stderr",
         metadata: [
           "plugin": "\(type)", "command": "\(invocation.command.rawValue)",
-          "stderr": "\(Self.text(output.stderr).trimmingCharacters(in: .whitespacesAndNewlines))",
+          "stderr": "\(Self.text(output.stderr).trimmingWhitespace())",
         ])
     }
     if output.stdoutTruncated {
@@ -207,9 +209,9 @@ public struct PluginExecutor: Sendable {
         .pluginFailed, plugin: type, code: code, message: message, details: details, stdout: stdoutText,
         stderr: stderrText)
     }
-    let trimmedStdout = stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    let trimmedStdout = stdoutText.trimmingWhitespace()
     if trimmedStdout.isEmpty {
-      let trimmedStderr = stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+      let trimmedStderr = stderrText.trimmingWhitespace()
       if trimmedStderr.isEmpty {
         return make(nil, "cni plugin \(type) failed with no error message: \(output.termination)")
       }
@@ -258,10 +260,9 @@ public struct PluginExecutor: Sendable {
 }
 
 /// VERSION answers per plugin binary; a replaced binary has a new modification time and is asked again.
-final class PluginVersionCache: @unchecked Sendable {
+final class PluginVersionCache: Sendable {
   static let shared = PluginVersionCache()
-  private let lock = NSLock()
-  private var entries: [String: PluginVersionInfo] = [:]
+  private let entries = Mutex<[String: PluginVersionInfo]>([:])
 
   static func key(path: String) -> String? {
     var info = stat()
@@ -270,14 +271,10 @@ final class PluginVersionCache: @unchecked Sendable {
   }
 
   func lookup(_ key: String) -> PluginVersionInfo? {
-    lock.lock()
-    defer { lock.unlock() }
-    return entries[key]
+    entries.withLock { $0[key] }
   }
 
   func store(_ info: PluginVersionInfo, for key: String) {
-    lock.lock()
-    defer { lock.unlock() }
-    entries[key] = info
+    entries.withLock { $0[key] = info }
   }
 }

@@ -1,5 +1,8 @@
 import CNetShim
-import Foundation
+import Dispatch
+import FileSystemSupport
+import FoundationEssentials
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -72,9 +75,8 @@ struct ProcessRequest: Sendable {
 }
 
 /// Lets a cancellation handler on any thread stop a run that is blocked in poll on its own thread.
-final class RunControl: @unchecked Sendable {
-  private let lock = NSLock()
-  private var isCancelled = false
+final class RunControl: Sendable {
+  private let isCancelled = Mutex(false)
   private let wakeRead: Int32
   private let wakeWrite: Int32
 
@@ -95,16 +97,10 @@ final class RunControl: @unchecked Sendable {
 
   var wakeDescriptor: Int32 { wakeRead }
 
-  var cancelled: Bool {
-    lock.lock()
-    defer { lock.unlock() }
-    return isCancelled
-  }
+  var cancelled: Bool { isCancelled.withLock { $0 } }
 
   func cancel() {
-    lock.lock()
-    isCancelled = true
-    lock.unlock()
+    isCancelled.withLock { $0 = true }
     var byte: UInt8 = 1
     _ = write(wakeWrite, &byte, 1)
   }
@@ -119,11 +115,13 @@ enum ProcessRunner {
     let control = RunControl()
     return try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutput, any Error>) in
-        let thread = Thread {
-          continuation.resume(with: Result { try runBlocking(request, control: control) })
+        do {
+          try OSThread.start {
+            continuation.resume(with: Result { try runBlocking(request, control: control) })
+          }
+        } catch {
+          continuation.resume(throwing: error)
         }
-        thread.name = "cni-plugin"
-        thread.start()
       }
     } onCancel: {
       control.cancel()

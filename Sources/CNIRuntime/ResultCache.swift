@@ -1,5 +1,6 @@
+import Dispatch
 import FileSystemSupport
-import Foundation
+import FoundationEssentials
 import OrderedJSON
 
 #if canImport(Glibc)

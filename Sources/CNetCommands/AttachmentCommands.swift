@@ -1,7 +1,8 @@
 import ArgumentParser
 import CNetShim
 import ContainerNetworkCore
-import Foundation
+import Dispatch
+import FoundationEssentials
 import NetworkNamespace
 
 /// The arguments setup and teardown share.
@@ -34,7 +35,7 @@ struct AttachmentOptions: ParsableArguments {
 
 struct Setup: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Attach a network namespace to networks; prints {network: status} as JSON.")
+    commandName: "setup", abstract: "Attach a network namespace to networks; prints {network: status} as JSON.")
 
   @OptionGroup var global: GlobalOptions
   @OptionGroup var attachment: AttachmentOptions
@@ -48,7 +49,8 @@ struct Setup: AsyncParsableCommand {
 }
 
 struct Teardown: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Detach a network namespace from networks.")
+  static let configuration = CommandConfiguration(
+    commandName: "teardown", abstract: "Detach a network namespace from networks.")
 
   @OptionGroup var global: GlobalOptions
   @OptionGroup var attachment: AttachmentOptions

@@ -1,8 +1,13 @@
 import ArgumentParser
 import CNIBackend
 import ContainerNetworkCore
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// Options every subcommand accepts. Each default can also come from an environment variable.
 struct GlobalOptions: ParsableArguments {
@@ -76,8 +81,10 @@ struct GlobalOptions: ParsableArguments {
 }
 
 private func env(_ name: String) -> String? {
-  guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
-  return value
+  // getenv, not ProcessInfo.environment: that copies the whole environment into a dictionary on every call.
+  guard let value = getenv(name) else { return nil }
+  let text = String(cString: value)
+  return text.isEmpty ? nil : text
 }
 
 /// Log lines on stderr in the format Podman's logrus prints when stderr is not a terminal, so they never mix with
@@ -100,7 +107,7 @@ struct StandardErrorLogHandler: LogHandler {
       case .error, .critical: "error"
       }
     let time = String(Timestamp.now().description.prefix(19)) + "Z"
-    let message = "\(event.message)".replacingOccurrences(of: "\"", with: "\\\"")
-    FileHandle.standardError.write(Data("time=\"\(time)\" level=\(level) msg=\"\(message)\"\n".utf8))
+    let message = "\(event.message)".replacing("\"", with: "\\\"")
+    writeStandardError("time=\"\(time)\" level=\(level) msg=\"\(message)\"\n")
   }
 }

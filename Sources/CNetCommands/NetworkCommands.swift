@@ -1,10 +1,11 @@
 import ArgumentParser
 import ContainerNetworkCore
-import Foundation
+import Dispatch
+import FoundationEssentials
 import NetworkAddress
 
 struct Create: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Create a network; prints its name.")
+  static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a network; prints its name.")
 
   @OptionGroup var global: GlobalOptions
   @Option(name: [.short, .customLong("driver")], help: "bridge, macvlan or ipvlan.") var driver: String = "bridge"
@@ -108,7 +109,7 @@ struct List: AsyncParsableCommand {
 
 struct Inspect: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Show networks as JSON (the same as podman network inspect).")
+    commandName: "inspect", abstract: "Show networks as JSON (the same as podman network inspect).")
 
   @OptionGroup var global: GlobalOptions
   @Option(name: [.short, .customLong("format")], help: "A Go template such as {{.Name}}, or json.") var format: String?
@@ -170,7 +171,8 @@ struct Remove: AsyncParsableCommand {
 }
 
 struct Prune: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Remove every network no container uses (not the default).")
+  static let configuration = CommandConfiguration(
+    commandName: "prune", abstract: "Remove every network no container uses (not the default).")
 
   @OptionGroup var global: GlobalOptions
   @Flag(name: [.short, .customLong("force")], help: "Do not ask for confirmation.") var force = false
@@ -179,10 +181,9 @@ struct Prune: AsyncParsableCommand {
   func run() async throws {
     let filters = try NetworkFilters(parsing: filter)
     if !force {
-      FileHandle.standardError.write(
-        Data(
-          "WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
-            .utf8))
+      writeStandardError(
+        "WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
+      )
       let answer = readLine()?.lowercased() ?? ""
       guard answer == "y" || answer == "yes" else { return }
     }
@@ -191,7 +192,8 @@ struct Prune: AsyncParsableCommand {
 }
 
 struct Exists: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Exit 0 when the network exists, 1 when not.")
+  static let configuration = CommandConfiguration(
+    commandName: "exists", abstract: "Exit 0 when the network exists, 1 when not.")
 
   @OptionGroup var global: GlobalOptions
   @Argument(help: "Network name or ID.") var network: String
@@ -206,7 +208,7 @@ struct Exists: AsyncParsableCommand {
 }
 
 struct Update: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "Change a network's DNS servers.")
+  static let configuration = CommandConfiguration(commandName: "update", abstract: "Change a network's DNS servers.")
 
   @OptionGroup var global: GlobalOptions
   @Option(name: .customLong("dns-add"), help: "DNS server to add.") var dnsAdd: [String] = []

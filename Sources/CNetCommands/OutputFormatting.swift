@@ -1,7 +1,8 @@
 import CNIBackend
 import CNIRuntime
 import ContainerNetworkCore
-import Foundation
+import Dispatch
+import FoundationEssentials
 import OrderedJSON
 
 /// How `cnet` prints networks: Podman's JSON layouts, its table, and the Go-template subset people use.
@@ -68,17 +69,17 @@ struct NetworkTemplate {
     isTable = false
     if text.hasPrefix("table") {
       isTable = true
-      text = String(text.dropFirst("table".count)).trimmingCharacters(in: .whitespaces)
+      text = String(text.dropFirst("table".count)).trimmingWhitespace()
     }
-    text = text.replacingOccurrences(of: "\\t", with: "\t").replacingOccurrences(of: "\\n", with: "\n")
+    text = text.replacing("\\t", with: "\t").replacing("\\n", with: "\n")
     pieces = []
     var rest = Substring(text)
-    while let open = rest.range(of: "{{") {
+    while let open = rest.firstRange(of: "{{") {
       if open.lowerBound > rest.startIndex { pieces.append(.text(String(rest[..<open.lowerBound]))) }
-      guard let close = rest[open.upperBound...].range(of: "}}") else {
+      guard let close = rest[open.upperBound...].firstRange(of: "}}") else {
         throw NetworkError(.invalidArgument, "template: unclosed action in \(NameValidation.displayed(format))")
       }
-      let action = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+      let action = rest[open.upperBound..<close.lowerBound].trimmingWhitespace()
       pieces.append(try Self.piece(action, format: format))
       rest = rest[close.upperBound...]
     }
@@ -184,6 +185,6 @@ struct NetworkTemplate {
   /// Go's default time format: `2026-11-29 01:06:03.592050558 +0000 UTC`.
   static func goTime(_ time: Timestamp) -> String {
     let text = time.description  // 2026-11-29T01:06:03.592050558Z
-    return text.dropLast().replacingOccurrences(of: "T", with: " ") + " +0000 UTC"
+    return text.dropLast().replacing("T", with: " ") + " +0000 UTC"
   }
 }

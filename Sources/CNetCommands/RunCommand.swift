@@ -2,8 +2,9 @@ import ArgumentParser
 import CNetShim
 import ContainerNetworkCore
 import Dispatch
-import Foundation
+import FoundationEssentials
 import NetworkNamespace
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -11,6 +12,7 @@ import NetworkNamespace
 
 struct Run: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "run",
     abstract: "Run a command in a fresh network namespace attached to networks; exits with its status.")
 
   @OptionGroup var global: GlobalOptions
@@ -119,9 +121,8 @@ struct Run: AsyncParsableCommand {
 
 /// Catches SIGINT, SIGTERM, SIGHUP and SIGQUIT for the CLI's lifetime and passes them on to the running command.
 final class SignalForwarder: @unchecked Sendable {
-  private let lock = NSLock()
-  private var child: pid_t?
-  private var first: Int32?
+  /// The process that gets the signals, and the first signal that arrived while there was none.
+  private let state = Mutex<(child: pid_t?, first: Int32?)>((nil, nil))
   private var sources: [any DispatchSourceSignal] = []
 
   init() {
@@ -136,28 +137,24 @@ final class SignalForwarder: @unchecked Sendable {
   }
 
   /// The first signal that arrived while no command ran.
-  var received: Int32? {
-    lock.lock()
-    defer { lock.unlock() }
-    return first
-  }
+  var received: Int32? { state.withLock { $0.first } }
 
   /// Sets the process that gets the signals from now on; a signal that arrived before it started is passed on now,
   /// so that an interrupt between setup and spawn is not lost.
   func forward(to pid: pid_t?) {
-    lock.lock()
-    child = pid
-    let pending = first
-    first = nil
-    lock.unlock()
+    let pending = state.withLock { state in
+      state.child = pid
+      defer { state.first = nil }
+      return state.first
+    }
     if let pid, let pending { kill(pid, pending) }
   }
 
   private func deliver(_ number: Int32) {
-    lock.lock()
-    let target = child
-    if target == nil && first == nil { first = number }
-    lock.unlock()
+    let target = state.withLock { state in
+      if state.child == nil && state.first == nil { state.first = number }
+      return state.child
+    }
     if let target { kill(target, number) }
   }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import NetworkAddress
+import OrderedJSON
 
 /// What a container engine asks for when it attaches (or detaches) a container's namespace.
 public struct NetworkOptions: Hashable, Sendable, Codable {
@@ -138,7 +138,7 @@ public struct PortMapping: Hashable, Sendable, Codable {
 
   /// The protocols of the comma list, in order.
   public var protocols: [String] {
-    `protocol`.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    `protocol`.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingWhitespace() }
   }
 
   /// The number of ports covered (a range of 0 counts as 1).

@@ -25,7 +25,7 @@ public enum NetworkNamespace {
   public static func run<T: Sendable>(in path: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
     let fd = try openNamespace(path)
     defer { close(fd) }
-    return try runOnNewThread {
+    return try OSThread.runOnNewThread {
       try enter(fd: fd, path: path)
       return try body()
     }
@@ -39,7 +39,7 @@ public enum NetworkNamespace {
     defer { close(fd) }
     return try await withCheckedThrowingContinuation { continuation in
       do {
-        try startThread {
+        try OSThread.start {
           continuation.resume(
             with: Result {
               try enter(fd: fd, path: path)
@@ -65,7 +65,7 @@ public enum NetworkNamespace {
     if fd < 0 { throw SystemCallError(call: "create namespace file", path: path, errno: errno) }
     close(fd)
     do {
-      try runOnNewThread {
+      try OSThread.runOnNewThread {
         if cnet_unshare(cnet_clone_newnet()) != 0 {
           throw SystemCallError(call: "unshare(CLONE_NEWNET)", errno: errno)
         }
@@ -132,39 +132,6 @@ public enum NetworkNamespace {
       }
     }
   }
-
-  /// Runs `work` on a new joinable OS thread and waits for it.
-  static func runOnNewThread<T>(_ work: @escaping () throws -> T) throws -> T {
-    let box = ThreadBox(work: { Result(catching: work) })
-    let thread = try spawnThread(box, detached: false)
-    pthread_join(thread, nil)
-    return try (box.result as! Result<T, any Error>).get()
-  }
-
-  /// Starts `work` on a new detached OS thread.
-  static func startThread(_ work: @escaping @Sendable () -> Void) throws {
-    _ = try spawnThread(ThreadBox(work: { work() }), detached: true)
-  }
-
-  private static func spawnThread(_ box: ThreadBox, detached: Bool) throws -> pthread_t {
-    var thread = pthread_t()
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    defer { pthread_attr_destroy(&attributes) }
-    if detached { pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED)) }
-    let unmanaged = Unmanaged.passRetained(box)
-    let status = pthread_create(
-      &thread, &attributes,
-      { raw in
-        Unmanaged<ThreadBox>.fromOpaque(raw!).takeRetainedValue().run()
-        return nil
-      }, unmanaged.toOpaque())
-    guard status == 0 else {
-      unmanaged.release()
-      throw SystemCallError(call: "pthread_create", errno: status)
-    }
-    return thread
-  }
 }
 
 /// A namespace could not be entered; `path` is what the caller gave.
@@ -172,12 +139,4 @@ public struct NamespaceError: Error, CustomStringConvertible, Sendable {
   public var path: String
   public var reason: String
   public var description: String { "cannot enter network namespace \(path): \(reason)" }
-}
-
-/// Carries a closure to a new thread and its result back; only one thread touches it at a time (create, then join).
-private final class ThreadBox: @unchecked Sendable {
-  let work: () -> Any
-  var result: Any?
-  init(work: @escaping () -> Any) { self.work = work }
-  func run() { result = work() }
 }

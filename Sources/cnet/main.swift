@@ -4,4 +4,4 @@ import CNetCommands
   import Glibc
 #endif
 
-exit(await CNet.run())
+exit(CNet.runBlocking())
