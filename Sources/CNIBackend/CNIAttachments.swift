@@ -140,7 +140,7 @@ extension CNINetworkBackend {
 
   /// The stored config list, adjusted in memory for this run (never written back).
   nonisolated func configList(for stored: StoredNetwork, staticIPCount: Int) throws -> NetworkConfigList {
-    guard var root = stored.configList.objectValue, var plugins = root["plugins"]?.arrayValue else {
+    guard var root = try directory.configList(of: stored).objectValue, var plugins = root["plugins"]?.arrayValue else {
       throw NetworkError(.invalidArgument, "network \(stored.network.name) has no plugins")
     }
     for index in plugins.indices {

@@ -1,3 +1,4 @@
+import ContainerNetworkCore
 import Logging
 import NetworkAddress
 
@@ -23,6 +24,9 @@ public struct CNIBackendConfiguration: Sendable {
   public var defaultNetworkName: String
   public var defaultNetworkInterface: String
   public var defaultSubnet: IPNetwork
+  /// Keep an index of the parsed config directory in the cache directory, so that a new process reads one file
+  /// instead of every `.conflist` (see ``networkIndexPath``).
+  public var usesNetworkIndex: Bool
   /// Where automatic subnets come from.
   public var subnetPools: [IPNetwork]
   public var logger: Logger
@@ -53,7 +57,15 @@ public struct CNIBackendConfiguration: Sendable {
     self.defaultNetworkInterface = "cni-podman0"
     self.defaultSubnet = IPNetwork("10.88.0.0/16")!
     self.subnetPools = SubnetAllocator.defaultPools
+    self.usesNetworkIndex = true
     self.logger = logger
+  }
+
+  /// The index of the config directory: `<cacheDirectory>/cnet/networks-<hash of configDirectory>.index`, private to
+  /// cnet (Podman neither reads nor needs it); nil when ``usesNetworkIndex`` is off.
+  public var networkIndexPath: String? {
+    guard usesNetworkIndex else { return nil }
+    return "\(cacheDirectory)/cnet/networks-\(NetworkID.of(name: configDirectory).prefix(16)).index"
   }
 
   /// The lock file Podman's CNI backend takes for `configDirectory`, so both tools can run side by side.

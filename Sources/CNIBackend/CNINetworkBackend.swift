@@ -22,7 +22,8 @@ public actor CNINetworkBackend {
 
   public init(configuration: CNIBackendConfiguration = CNIBackendConfiguration()) {
     self.configuration = configuration
-    directory = ConfigDirectory(path: configuration.configDirectory, logger: configuration.logger)
+    directory = ConfigDirectory(
+      path: configuration.configDirectory, indexPath: configuration.networkIndexPath, logger: configuration.logger)
     executor = PluginExecutor(
       pluginDirectories: configuration.pluginDirectories, timeout: configuration.pluginTimeout,
       pluginNamespacePath: configuration.hostNamespacePath, logger: configuration.logger)

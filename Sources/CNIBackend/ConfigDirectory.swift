@@ -1,6 +1,7 @@
 import CNIRuntime
 import ContainerNetworkCore
 import Dispatch
+import FileSystemSupport
 import FoundationEssentials
 import Logging
 import OrderedJSON
@@ -15,8 +16,9 @@ struct StoredNetwork: Sendable {
   var network: Network
   /// The file it came from; nil for the in-memory default network.
   var path: String?
-  /// The parsed config list, handed to the CNI runtime for setup and teardown.
-  var configList: JSONValue
+  /// The parsed config list, handed to the CNI runtime for setup and teardown; nil when the network came from the
+  /// index, which keeps no config lists (``ConfigDirectory/configList(of:)`` reads it then).
+  var configList: JSONValue?
 }
 
 /// The networks of one config directory, read only when needed and again only when the directory changed.
@@ -25,6 +27,8 @@ struct StoredNetwork: Sendable {
 /// reason; the other networks are still listed.
 struct ConfigDirectory: Sendable {
   let path: String
+  /// Where the ``NetworkIndex`` of this directory is kept; nil: every new process reads every file.
+  let indexPath: String?
   let logger: Logger
 
   /// What one scan found, in file-name order.
@@ -44,18 +48,42 @@ struct ConfigDirectory: Sendable {
     case skipped(String)
   }
 
-  /// Modification time, size and inode: enough to notice a replaced or rewritten file.
+  /// Modification and change time, size and inode: enough to notice a replaced or rewritten file, even one whose
+  /// modification time was set back.
   struct FileStamp: Equatable, Sendable {
     var seconds: Int
     var nanoseconds: Int
+    var changeSeconds: Int
+    var changeNanoseconds: Int
     var size: Int64
     var inode: UInt64
 
     init(_ info: stat) {
       seconds = info.st_mtim.tv_sec
       nanoseconds = info.st_mtim.tv_nsec
+      changeSeconds = info.st_ctim.tv_sec
+      changeNanoseconds = info.st_ctim.tv_nsec
       size = Int64(info.st_size)
       inode = UInt64(info.st_ino)
+    }
+
+    init(seconds: Int, nanoseconds: Int, changeSeconds: Int, changeNanoseconds: Int, size: Int64, inode: UInt64) {
+      self.seconds = seconds
+      self.nanoseconds = nanoseconds
+      self.changeSeconds = changeSeconds
+      self.changeNanoseconds = changeNanoseconds
+      self.size = size
+      self.inode = inode
+    }
+
+    /// Whether the file changed less than `margin` seconds before `time`. The kernel stamps files with a coarse
+    /// clock, so a second write within the same tick can leave every field as it was; only a stamp older than a
+    /// tick is proof that the content read after it is the content it describes.
+    func isRecent(before time: timespec, margin: Double = 0.05) -> Bool {
+      let reference = Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+      let modified = Double(seconds) + Double(nanoseconds) / 1e9
+      let changed = Double(changeSeconds) + Double(changeNanoseconds) / 1e9
+      return reference - max(modified, changed) < margin
     }
 
     var timestamp: Timestamp { Timestamp(seconds: Int64(seconds), nanoseconds: Int32(nanoseconds)) }
@@ -70,14 +98,13 @@ struct ConfigDirectory: Sendable {
     guard stat(path, &info) == 0 else { return previous.directoryStamp == nil }
     let stamp = FileStamp(info)
     guard stamp == previous.directoryStamp else { return false }
-    // The kernel stamps files with a coarse clock; a change in the same tick as the scan could be missed,
-    // so a directory modified within 50 ms before the scan is always scanned again.
-    let changed = Double(stamp.seconds) + Double(stamp.nanoseconds) / 1e9
-    let scanned = Double(previous.scanTime.tv_sec) + Double(previous.scanTime.tv_nsec) / 1e9
-    return scanned - changed > 0.05
+    // A change in the same clock tick as the scan could be missed, so a recently modified directory is always
+    // scanned again.
+    return !stamp.isRecent(before: previous.scanTime)
   }
 
-  /// Scans the directory, reusing what `previous` read for files that did not change.
+  /// Scans the directory, reusing what `previous` read for files that did not change; without `previous` (a new
+  /// process), the index stands in for it.
   func scan(reusing previous: Snapshot?) -> Snapshot {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
@@ -90,16 +117,23 @@ struct ConfigDirectory: Sendable {
     guard directoryFD >= 0 else { return snapshot }
     defer { close(directoryFD) }
     let names = conflistNames(directoryFD)
-    // Files whose stamps are unchanged keep their earlier result; only the others are read and parsed. A first
-    // scan has nothing to compare with, so it skips the stat and takes each stamp from the open file.
+    // What an earlier scan of this process found or, in a new process, what the index says. A new process says
+    // again what it skips, as every run of Podman does.
+    let known = previous?.files ?? loadIndex()
+    let announceAll = previous == nil
+    // Files whose stamps are unchanged keep their earlier result; only the others are read and parsed. A file
+    // with nothing to compare with skips the stat and takes its stamp from the open file.
     var pending: [(index: Int, name: String)] = []
     var results = [FileResult?](repeating: nil, count: names.count)
     for (index, name) in names.enumerated() {
-      if let old = previous?.files[name] {
+      if let old = known[name] {
         var fileInfo = stat()
         if fstatat(directoryFD, name, &fileInfo, AT_SYMLINK_NOFOLLOW) == 0, old.stamp == FileStamp(fileInfo) {
           results[index] = old.result
           snapshot.files[name] = old
+          if announceAll, case .skipped(let reason) = old.result {
+            logger.warning("skipping network config \(path)/\(name): \(reason)")
+          }
           continue
         }
       }
@@ -118,7 +152,7 @@ struct ConfigDirectory: Sendable {
       guard case .network(let stored)? = result else { continue }
       if let first = snapshot.byName[stored.network.name] {
         let firstFile = snapshot.networks[first].path ?? "?"
-        if previous?.files[names[index]] == nil || pending.contains(where: { $0.index == index }) {
+        if announceAll || previous?.files[names[index]] == nil || pending.contains(where: { $0.index == index }) {
           logger.warning(
             "skipping network config \(path)/\(names[index]): network name \(stored.network.name) is already defined by \(firstFile)"
           )
@@ -128,7 +162,61 @@ struct ConfigDirectory: Sendable {
       snapshot.byName[stored.network.name] = snapshot.networks.count
       snapshot.networks.append(stored)
     }
+    // The index follows the directory: rewritten when this scan read a file or a known file went away.
+    if !pending.isEmpty || snapshot.files.count != known.count {
+      saveIndex(snapshot, names: names)
+    }
     return snapshot
+  }
+
+  /// The index's entries by file name; empty when there is none or it does not decode.
+  private func loadIndex() -> [String: (stamp: FileStamp, result: FileResult)] {
+    guard let indexPath, let bytes = try? readWholeFile(indexPath, limit: NetworkIndex.maximumSize),
+      let entries = NetworkIndex.decode(bytes, directory: path)
+    else { return [:] }
+    var files: [String: (stamp: FileStamp, result: FileResult)] = Dictionary(minimumCapacity: entries.count)
+    for entry in entries { files[entry.name] = (entry.stamp, entry.result) }
+    return files
+  }
+
+  /// Writes the index atomically; a file that changed too recently to trust its stamp is left out, to be read
+  /// again next time. Failing to write (a read-only cache directory) only costs speed.
+  private func saveIndex(_ snapshot: Snapshot, names: [String]) {
+    guard let indexPath else { return }
+    var entries: [NetworkIndex.Entry] = []
+    entries.reserveCapacity(names.count)
+    for name in names {
+      guard let file = snapshot.files[name], !file.stamp.isRecent(before: snapshot.scanTime) else { continue }
+      entries.append((name, file.stamp, file.result))
+    }
+    let indexDirectory = String(indexPath[..<(indexPath.lastIndex(of: "/") ?? indexPath.startIndex)])
+    do {
+      try makeDirectories(indexDirectory, mode: 0o700)
+      // Not synced: after a crash the index is at worst missing or stale, and both only cost a full read.
+      try AtomicFile.write(NetworkIndex.encode(entries), to: indexPath, mode: 0o600, durable: false)
+      AtomicFile.removeStaleTemporaryFiles(in: indexDirectory)
+    } catch {
+      logger.debug("cannot write the network index \(indexPath): \(error)")
+    }
+  }
+
+  /// The config list of `stored`: kept from the scan, or read from its file when the network came from the index.
+  func configList(of stored: StoredNetwork) throws(NetworkError) -> JSONValue {
+    if let list = stored.configList { return list }
+    guard let filePath = stored.path else {
+      throw NetworkError(.io, "network \(stored.network.name) has no config file")
+    }
+    let root: JSONValue
+    do {
+      root = try JSONValue.parse(try readWholeFile(filePath, limit: Int(Self.maximumFileSize), followLinks: false))
+    } catch {
+      throw NetworkError(.io, "cannot read network config \(filePath): \(error)")
+    }
+    // The file may have been replaced since the scan; it must still be the same network.
+    guard root["name"]?.stringValue == stored.network.name else {
+      throw NetworkError(.io, "network config \(filePath) changed while in use; try again")
+    }
+    return root
   }
 
   /// The `.conflist` names in the directory, sorted as libcni sorts them.
@@ -195,6 +283,18 @@ struct ConfigDirectory: Sendable {
   private func readConfigFile(_ name: String, directoryFD: Int32, stamp: inout FileStamp) throws -> [UInt8] {
     // O_NOFOLLOW: a symlink could lead outside the config directory; we read only files that live in it.
     let fd = openat(directoryFD, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+    return try Self.readRegularFile(fd, limit: Int(Self.maximumFileSize), stamp: &stamp)
+  }
+
+  /// Reads a whole regular file of at most `limit` bytes.
+  private func readWholeFile(_ path: String, limit: Int, followLinks: Bool = true) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
+    var stamp = FileStamp(stat())
+    return try Self.readRegularFile(fd, limit: limit, stamp: &stamp)
+  }
+
+  /// Reads the file open at `fd` (a failed open's -1 reports its errno) and closes it.
+  private static func readRegularFile(_ fd: Int32, limit: Int, stamp: inout FileStamp) throws -> [UInt8] {
     if fd < 0 {
       throw ReadFailure(description: errno == ELOOP ? "is a symbolic link" : String(cString: strerror(errno)))
     }
@@ -203,8 +303,8 @@ struct ConfigDirectory: Sendable {
     guard fstat(fd, &info) == 0 else { throw ReadFailure(description: String(cString: strerror(errno))) }
     stamp = FileStamp(info)
     guard (info.st_mode & S_IFMT) == S_IFREG else { throw ReadFailure(description: "not a regular file") }
-    guard Int64(info.st_size) <= Self.maximumFileSize else {
-      throw ReadFailure(description: "file is larger than \(Self.maximumFileSize / 1024) KiB")
+    guard Int(info.st_size) <= limit else {
+      throw ReadFailure(description: "file is larger than \(limit / 1024) KiB")
     }
     var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
     var offset = 0
@@ -217,7 +317,7 @@ struct ConfigDirectory: Sendable {
       if count == 0 { break }
       offset += count
     }
-    return Array(bytes[0..<offset])
+    return offset == bytes.count ? bytes : Array(bytes[0..<offset])
   }
 
   struct ReadFailure: Error, CustomStringConvertible {

@@ -67,7 +67,8 @@ struct AttachmentHarness {
     }
   }
 
-  func cacheFiles() -> [String] { allFiles(under: sandbox.root.appending("cache")) }
+  /// The result cache's files; the network index (`cnet/`) describes the config directory, not containers.
+  func cacheFiles() -> [String] { allFiles(under: sandbox.root.appending("cache")).filter { !$0.hasPrefix("cnet/") } }
 
   private func allFiles(under path: String) -> [String] {
     guard let enumerator = FileManager.default.enumerator(atPath: path) else { return [] }

@@ -36,7 +36,7 @@ import Testing
     }
     // Only the lock (taken before the name is looked at) may exist; no config, no temp file, nothing elsewhere.
     #expect(entries(under: sandbox.configDirectory).filter { $0 != "cni.lock" } == [])
-    #expect(!FileManager.default.fileExists(atPath: sandbox.cacheDirectory))
+    #expect(!FileManager.default.fileExists(atPath: "\(sandbox.cacheDirectory)/results"))
     let parentAfter = Set(try FileManager.default.contentsOfDirectory(atPath: "/tmp"))
     #expect(parentAfter.subtracting(parentBefore).filter { $0.contains("evil") || $0.contains("passwd") } == [])
     #expect(try await backend.list().map(\.name) == ["podman"])
@@ -122,7 +122,7 @@ import Testing
       }
     }
     // No plugin ran: no result cache, no reservation, and the config directory is as it was.
-    #expect(!FileManager.default.fileExists(atPath: sandbox.cacheDirectory))
+    #expect(!FileManager.default.fileExists(atPath: "\(sandbox.cacheDirectory)/results"))
     #expect(entries(under: sandbox.hostLocalDirectory) == [])
     #expect(entries(under: sandbox.configDirectory).sorted() == ["cni.lock", "\(network.name).conflist"].sorted())
     try await backend.remove(network.name, force: false)
