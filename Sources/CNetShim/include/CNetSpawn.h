@@ -23,7 +23,7 @@ enum {
   CNET_SPAWN_NEW_PROCESS_GROUP = 1,
 };
 
-/// Forks and executes `path` with `argv` and `envp` (both NULL-terminated).
+/// Starts a child (clone with CLONE_VM | CLONE_VFORK, as posix_spawn does) that executes `path` with `argv` and `envp` (both NULL-terminated).
 ///
 /// With CNET_SPAWN_NEW_PROCESS_GROUP the child becomes the leader of its own process group. It enters the network namespace behind `netns_fd` when it
 /// is not -1, takes `stdin_fd`, `stdout_fd` and `stderr_fd` as its 0, 1 and 2, starts with every signal at its
@@ -31,7 +31,7 @@ enum {
 ///
 /// Returns 0 and stores the child's pid in `pid_out` once the exec succeeded. Otherwise returns the errno of the
 /// failed step, stores the step in `step_out`, and has already reaped the child. Only the calling thread's signal
-/// mask is touched, and only for the duration of the fork.
+/// mask is touched, and only until the child has exec'd.
 int cnet_spawn(const char *path, char *const argv[], char *const envp[], int flags, int netns_fd, int stdin_fd,
                int stdout_fd, int stderr_fd, pid_t *pid_out, int *step_out);
 
