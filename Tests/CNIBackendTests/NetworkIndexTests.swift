@@ -131,12 +131,13 @@ import Testing
     _ = try await sandbox.backend().list(filters: NetworkFilters())
     var entries = try Self.indexEntries(sandbox)
     let web = try #require(entries.firstIndex { $0.name == "10-web.conflist" })
-    guard case .network(var stored) = entries[web].result else {
+    guard case .network(let stored) = entries[web].result else {
       Issue.record("web is not indexed as a network")
       return
     }
-    stored.network.driver = "doctored"
-    entries[web].result = .network(stored)
+    var doctored = stored.network
+    doctored.driver = "doctored"
+    entries[web].result = .network(StoredNetwork(network: doctored, path: stored.path, configList: nil))
     let path = try #require(sandbox.configuration().networkIndexPath)
     try Data(NetworkIndex.encode(entries)).write(to: URL(fileURLWithPath: path))
     #expect(try await sandbox.backend().inspect("web").driver == "doctored")
@@ -148,6 +149,38 @@ import Testing
     #expect(try await sandbox.backend().inspect("web").driver == "bridge")
     // …and the index was brought up to date.
     #expect(try await sandbox.backend().inspect("web").driver == "bridge")
+  }
+
+  /// Many files take the parallel path (stats spread over the cores, the index decoded beside them); it must agree
+  /// with a full read, and still notice the one file that changed.
+  @Test func manyFilesAgreeWithAFullRead() async throws {
+    let sandbox = try BackendSandbox()
+    defer { sandbox.remove() }
+    for number in 1...150 {
+      let text = """
+        {"cniVersion":"0.4.0","name":"n\(number)","plugins":[{"type":"bridge","bridge":"br\(number)",\
+        "ipam":{"type":"host-local","ranges":[[{"subnet":"10.\(number).0.0/24","gateway":"10.\(number).0.1"}]]}}]}
+        """
+      try Data(text.utf8).write(to: URL(fileURLWithPath: "\(sandbox.configDirectory)/n\(number).conflist"))
+    }
+    try await Self.settle()
+    var plain = sandbox.configuration()
+    plain.usesNetworkIndex = false
+    let expected = try await CNINetworkBackend(configuration: plain).list(filters: NetworkFilters())
+      .filter { $0.name != "podman" }
+    #expect(expected.count == 150)
+    _ = try await sandbox.backend().list(filters: NetworkFilters())
+    #expect(try Self.indexEntries(sandbox).count == 150)
+    let indexed = try await sandbox.backend().list(filters: NetworkFilters()).filter { $0.name != "podman" }
+    #expect(indexed == expected)
+
+    let changed = """
+      {"cniVersion":"0.4.0","name":"n77","plugins":[{"type":"macvlan","master":"eth7"}]}
+      """
+    try Data(changed.utf8).write(to: URL(fileURLWithPath: "\(sandbox.configDirectory)/n77.conflist"))
+    try await Self.settle()
+    let after = try await sandbox.backend().inspect("n77")
+    #expect(after.driver == "macvlan" && after.networkInterface == "eth7")
   }
 
   @Test func everyNewProcessWarnsAgainAboutSkippedFiles() async throws {
