@@ -96,6 +96,20 @@ import Testing
   /// Files copied a moment ago are too fresh to index (their stamps could still change within the clock tick).
   static func settle() async throws { try await Task.sleep(for: .milliseconds(80)) }
 
+  /// A sandbox with fixture `sets` copied and settled; with `indexed`, a first backend has listed (and indexed) them.
+  static func sandbox(_ sets: [String] = ["valid"], indexed: Bool) async throws -> BackendSandbox {
+    let sandbox = try BackendSandbox()
+    do {
+      try BackendFixtures.copy(sets, to: sandbox.configDirectory)
+      try await settle()
+      if indexed { _ = try await sandbox.backend().list(filters: NetworkFilters()) }
+      return sandbox
+    } catch {
+      sandbox.remove()
+      throw error
+    }
+  }
+
   static func indexEntries(_ sandbox: BackendSandbox) throws -> [NetworkIndex.Entry] {
     let path = try #require(sandbox.configuration().networkIndexPath)
     let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
@@ -103,11 +117,8 @@ import Testing
   }
 
   @Test func theIndexLivesInThePrivateCacheDirectory() async throws {
-    let sandbox = try BackendSandbox()
+    let sandbox = try await Self.sandbox(indexed: true)
     defer { sandbox.remove() }
-    try BackendFixtures.copy(["valid"], to: sandbox.configDirectory)
-    try await Self.settle()
-    _ = try await sandbox.backend().list(filters: NetworkFilters())
     let path = try #require(sandbox.configuration().networkIndexPath)
     #expect(path.hasPrefix(sandbox.root.appending("cache") + "/cnet/networks-"))
     let file = try FileManager.default.attributesOfItem(atPath: path)
@@ -124,11 +135,8 @@ import Testing
   /// A new backend takes an entry from the index as long as the file's stamp matches, and re-reads the file
   /// as soon as it changes. The doctored entry proves which of the two was used.
   @Test func aNewProcessTrustsTheIndexOnlyWhileTheStampMatches() async throws {
-    let sandbox = try BackendSandbox()
+    let sandbox = try await Self.sandbox(indexed: true)
     defer { sandbox.remove() }
-    try BackendFixtures.copy(["valid"], to: sandbox.configDirectory)
-    try await Self.settle()
-    _ = try await sandbox.backend().list(filters: NetworkFilters())
     var entries = try Self.indexEntries(sandbox)
     let web = try #require(entries.firstIndex { $0.name == "10-web.conflist" })
     guard case .network(let stored) = entries[web].result else {
@@ -184,11 +192,8 @@ import Testing
   }
 
   @Test func everyNewProcessWarnsAgainAboutSkippedFiles() async throws {
-    let sandbox = try BackendSandbox()
+    let sandbox = try await Self.sandbox(["valid", "invalid"], indexed: true)
     defer { sandbox.remove() }
-    try BackendFixtures.copy(["valid", "invalid"], to: sandbox.configDirectory)
-    try await Self.settle()
-    _ = try await sandbox.backend().list(filters: NetworkFilters())
     #expect(sandbox.logs.warnings.count == 10)
     let second = LogCapture()
     var configuration = sandbox.configuration()
@@ -199,10 +204,8 @@ import Testing
   }
 
   @Test func aDamagedIndexIsIgnoredAndRewritten() async throws {
-    let sandbox = try BackendSandbox()
+    let sandbox = try await Self.sandbox(indexed: false)
     defer { sandbox.remove() }
-    try BackendFixtures.copy(["valid"], to: sandbox.configDirectory)
-    try await Self.settle()
     let path = try #require(sandbox.configuration().networkIndexPath)
     try FileManager.default.createDirectory(
       atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -213,11 +216,8 @@ import Testing
   }
 
   @Test func removedFilesLeaveTheIndex() async throws {
-    let sandbox = try BackendSandbox()
+    let sandbox = try await Self.sandbox(indexed: true)
     defer { sandbox.remove() }
-    try BackendFixtures.copy(["valid"], to: sandbox.configDirectory)
-    try await Self.settle()
-    _ = try await sandbox.backend().list(filters: NetworkFilters())
     try FileManager.default.removeItem(atPath: "\(sandbox.configDirectory)/10-web.conflist")
     let names = try await sandbox.backend().list(filters: NetworkFilters()).map(\.name)
     #expect(!names.contains("web"))
@@ -227,11 +227,8 @@ import Testing
   /// Networks from the index carry no config list; setup reads the file, and refuses one that now holds another
   /// network.
   @Test func anIndexedNetworkReadsItsConfigListWhenNeeded() async throws {
-    let sandbox = try BackendSandbox()
+    let sandbox = try await Self.sandbox(indexed: true)
     defer { sandbox.remove() }
-    try BackendFixtures.copy(["valid"], to: sandbox.configDirectory)
-    try await Self.settle()
-    _ = try await sandbox.backend().list(filters: NetworkFilters())
     let backend = sandbox.backend()
     let stored = try await backend.lookup("web")
     #expect(stored.configList == nil)
@@ -248,10 +245,8 @@ import Testing
   }
 
   @Test func theIndexCanBeTurnedOff() async throws {
-    let sandbox = try BackendSandbox()
+    let sandbox = try await Self.sandbox(indexed: false)
     defer { sandbox.remove() }
-    try BackendFixtures.copy(["valid"], to: sandbox.configDirectory)
-    try await Self.settle()
     var configuration = sandbox.configuration()
     configuration.usesNetworkIndex = false
     #expect(configuration.networkIndexPath == nil)
