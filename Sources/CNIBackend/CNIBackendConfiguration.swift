@@ -1,4 +1,3 @@
-import ContainerNetworkCore
 import Logging
 import NetworkAddress
 
@@ -65,7 +64,12 @@ public struct CNIBackendConfiguration: Sendable {
   /// cnet (Podman neither reads nor needs it); nil when ``usesNetworkIndex`` is off.
   public var networkIndexPath: String? {
     guard usesNetworkIndex else { return nil }
-    return "\(cacheDirectory)/cnet/networks-\(NetworkID.of(name: configDirectory).prefix(16)).index"
+    // FNV-1a: the name only has to tell config directories apart; a cryptographic hash cost a tenth of a
+    // millisecond per process for nothing.
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in configDirectory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    let hex = String(hash, radix: 16)
+    return "\(cacheDirectory)/cnet/networks-\(String(repeating: "0", count: 16 - hex.count) + hex).index"
   }
 
   /// The lock file Podman's CNI backend takes for `configDirectory`, so both tools can run side by side.
