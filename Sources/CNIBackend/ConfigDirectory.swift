@@ -234,7 +234,7 @@ struct ConfigDirectory: Sendable {
     do {
       try makeDirectories(indexDirectory, mode: 0o700)
       // Not synced: after a crash the index is at worst missing or stale, and both only cost a full read.
-      try AtomicFile.write(NetworkIndex.encode(entries), to: indexPath, mode: 0o600, durable: false)
+      try AtomicFile.write(NetworkIndex.encode(entries, directory: path), to: indexPath, mode: 0o600, durable: false)
       AtomicFile.removeStaleTemporaryFiles(in: indexDirectory)
     } catch {
       logger.debug("cannot write the network index \(indexPath): \(error)")

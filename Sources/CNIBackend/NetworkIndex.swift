@@ -15,14 +15,17 @@ enum NetworkIndex {
   typealias Entry = (name: String, stamp: ConfigDirectory.FileStamp, result: ConfigDirectory.FileResult)
 
   /// Bumped whenever the layout or the meaning of a field changes.
-  static let tag = Array("cnet-network-index-1\n".utf8)
+  static let tag = Array("cnet-network-index-2\n".utf8)
   /// An index larger than this is not one of ours.
   static let maximumSize = 256 << 20
 
-  static func encode(_ entries: [Entry]) -> [UInt8] {
+  /// The index of `directory`'s `entries`. The directory is recorded so that an index is never taken for another
+  /// directory's (the file name holds only a short hash of it).
+  static func encode(_ entries: [Entry], directory: String) -> [UInt8] {
     var writer = Writer()
     writer.bytes.reserveCapacity(entries.count * 512)
     writer.bytes.append(contentsOf: tag)
+    writer.string(directory)
     writer.integer(entries.count)
     for entry in entries {
       writer.string(entry.name)
@@ -39,11 +42,12 @@ enum NetworkIndex {
     return writer.bytes
   }
 
-  /// The entries, or nil when `bytes` is not an index this version wrote. Networks get `directory`/name as path.
+  /// The entries, or nil when `bytes` is not an index this version wrote for `directory`. Networks get
+  /// `directory`/name as path.
   static func decode(_ bytes: [UInt8], directory: String) -> [Entry]? {
     var reader = Reader(bytes: bytes)
     do {
-      guard try reader.take(tag.count).elementsEqual(tag) else { return nil }
+      guard try reader.take(tag.count).elementsEqual(tag), try reader.string() == directory else { return nil }
       let count = try reader.count()
       var entries: [Entry] = []
       entries.reserveCapacity(min(count, bytes.count / 64))

@@ -43,7 +43,9 @@ import Testing
   ]
 
   @Test func roundTripsEveryField() throws {
-    let decoded = try #require(NetworkIndex.decode(NetworkIndex.encode(Self.entries), directory: "/etc/cni/net.d"))
+    let decoded = try #require(
+      NetworkIndex.decode(
+        NetworkIndex.encode(Self.entries, directory: "/etc/cni/net.d"), directory: "/etc/cni/net.d"))
     #expect(decoded.map(\.name) == Self.entries.map(\.name))
     #expect(decoded.map(\.stamp) == Self.entries.map(\.stamp))
     guard case .network(let full) = decoded[0].result, case .network(let bare) = decoded[1].result,
@@ -57,12 +59,14 @@ import Testing
     #expect(full.configList == nil)
     #expect(bare.network == Network(name: "bare", id: "x", driver: "ptp"))
     #expect(reason == "invalid JSON: unexpected end of input at byte 12")
-    #expect(NetworkIndex.decode(NetworkIndex.encode([]), directory: "/d")?.isEmpty == true)
+    #expect(NetworkIndex.decode(NetworkIndex.encode([], directory: "/d"), directory: "/d")?.isEmpty == true)
+    // An index is never taken for another directory's.
+    #expect(NetworkIndex.decode(NetworkIndex.encode(Self.entries, directory: "/a"), directory: "/b") == nil)
   }
 
   /// Every truncation is refused; random damage never crashes and never yields more entries than were written.
   @Test func damagedIndexesAreRefusedOrDecodeSafely() {
-    let bytes = NetworkIndex.encode(Self.entries)
+    let bytes = NetworkIndex.encode(Self.entries, directory: "/d")
     for length in 0..<bytes.count {
       #expect(NetworkIndex.decode(Array(bytes.prefix(length)), directory: "/d") == nil, "prefix \(length)")
     }
@@ -147,7 +151,7 @@ import Testing
     doctored.driver = "doctored"
     entries[web].result = .network(StoredNetwork(network: doctored, path: stored.path, configList: nil))
     let path = try #require(sandbox.configuration().networkIndexPath)
-    try Data(NetworkIndex.encode(entries)).write(to: URL(fileURLWithPath: path))
+    try Data(NetworkIndex.encode(entries, directory: sandbox.configDirectory)).write(to: URL(fileURLWithPath: path))
     #expect(try await sandbox.backend().inspect("web").driver == "doctored")
 
     // Rewritten with the same bytes: the change time moves, so the file is read again.
@@ -209,7 +213,7 @@ import Testing
     let path = try #require(sandbox.configuration().networkIndexPath)
     try FileManager.default.createDirectory(
       atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-    try Data("cnet-network-index-1\n\u{7}garbage".utf8).write(to: URL(fileURLWithPath: path))
+    try Data("cnet-network-index-2\n\u{7}garbage".utf8).write(to: URL(fileURLWithPath: path))
     let names = try await sandbox.backend().list(filters: NetworkFilters()).map(\.name)
     #expect(names == ["dual", "foreign", "isolated", "lan", "noipam", "podman", "web"])
     #expect(try Self.indexEntries(sandbox).count == 6)
