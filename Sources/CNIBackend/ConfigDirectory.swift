@@ -192,6 +192,12 @@ struct ConfigDirectory: Sendable {
       let known = previous?.files ?? loadIndex()
       return (known, names.indices.map { known[names[$0]] == nil ? nil : stamp($0) })
     }
+    // A new process without an index knows nothing to compare with: every file is read, and its stamp comes from
+    // the open file.
+    var info = stat()
+    if previous == nil && (indexPath.map { stat($0, &info) != 0 } ?? true) {
+      return ([:], Array(repeating: nil, count: names.count))
+    }
     let stamps = ResultSlots<FileStamp?>(count: names.count)
     let index = ResultSlots<[String: (stamp: FileStamp, result: FileResult)]>(count: 1)
     let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8)
