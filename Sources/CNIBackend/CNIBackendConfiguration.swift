@@ -64,11 +64,9 @@ public struct CNIBackendConfiguration: Sendable {
   /// cnet (Podman neither reads nor needs it); nil when ``usesNetworkIndex`` is off.
   public var networkIndexPath: String? {
     guard usesNetworkIndex else { return nil }
-    // FNV-1a: the name only has to tell config directories apart; a cryptographic hash cost a tenth of a
-    // millisecond per process for nothing.
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in configDirectory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-    let hex = String(hash, radix: 16)
+    // The name only has to tell config directories apart (the index also records its directory); a cryptographic
+    // hash cost a tenth of a millisecond per process for nothing.
+    let hex = String(NetworkIndex.fnv1a64(configDirectory.utf8), radix: 16)
     return "\(cacheDirectory)/cnet/networks-\(String(repeating: "0", count: 16 - hex.count) + hex).index"
   }
 

@@ -194,18 +194,15 @@ struct ConfigDirectory: Sendable {
     }
     // A new process without an index knows nothing to compare with: every file is read, and its stamp comes from
     // the open file.
-    var info = stat()
-    if previous == nil && (indexPath.map { stat($0, &info) != 0 } ?? true) {
-      return ([:], Array(repeating: nil, count: names.count))
-    }
-    let stamps = ResultSlots<FileStamp?>(count: names.count)
-    let index = ResultSlots<[String: (stamp: FileStamp, result: FileResult)]>(count: 1)
+    let contents = previous == nil ? loadIndexContents() : nil
+    if previous == nil && contents == nil { return ([:], Array(repeating: nil, count: names.count)) }
     let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8)
-    let decodeIndex = previous == nil
-    DispatchQueue.concurrentPerform(iterations: workers + (decodeIndex ? 1 : 0)) { worker in
-      if worker == workers {
-        index.set(0, loadIndex())
-        return
+    let stamps = ResultSlots<FileStamp?>(count: names.count)
+    let decoded = ResultSlots<[NetworkIndex.Entry]?>(count: workers)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      if let contents {
+        let share = contents.count * worker / workers..<contents.count * (worker + 1) / workers
+        decoded.set(worker, contents.entries(share))
       }
       var position = worker
       while position < names.count {
@@ -213,17 +210,28 @@ struct ConfigDirectory: Sendable {
         position += workers
       }
     }
-    return (previous?.files ?? index.values()[0], stamps.values())
+    if let previous { return (previous.files, stamps.values()) }
+    let parts = decoded.values()
+    guard parts.allSatisfy({ $0 != nil }) else { return ([:], stamps.values()) }
+    return (Self.byName(parts.flatMap { $0! }), stamps.values())
+  }
+
+  private static func byName(_ entries: [NetworkIndex.Entry]) -> [String: (stamp: FileStamp, result: FileResult)] {
+    var files: [String: (stamp: FileStamp, result: FileResult)] = Dictionary(minimumCapacity: entries.count)
+    for entry in entries { files[entry.name] = (entry.stamp, entry.result) }
+    return files
+  }
+
+  /// The index, its header checked; nil when there is none or it is not this directory's.
+  private func loadIndexContents() -> NetworkIndex.Contents? {
+    guard let indexPath, let bytes = try? readWholeFile(indexPath, limit: NetworkIndex.maximumSize) else { return nil }
+    return NetworkIndex.Contents(bytes, directory: path)
   }
 
   /// The index's entries by file name; empty when there is none or it does not decode.
   private func loadIndex() -> [String: (stamp: FileStamp, result: FileResult)] {
-    guard let indexPath, let bytes = try? readWholeFile(indexPath, limit: NetworkIndex.maximumSize),
-      let entries = NetworkIndex.decode(bytes, directory: path)
-    else { return [:] }
-    var files: [String: (stamp: FileStamp, result: FileResult)] = Dictionary(minimumCapacity: entries.count)
-    for entry in entries { files[entry.name] = (entry.stamp, entry.result) }
-    return files
+    guard let contents = loadIndexContents(), let entries = contents.entries(0..<contents.count) else { return [:] }
+    return Self.byName(entries)
   }
 
   /// Writes the index atomically; a file that changed too recently to trust its stamp is left out, to be read

@@ -6,7 +6,8 @@ import NetworkAddress
 ///
 /// Each entry is a file name, the file's stamp when it was read, and either the network it held or the reason it was
 /// skipped. An entry is trusted only while the file's stamp (modification and change time, size, inode) is the
-/// same, so the index never hides an edit; anything unreadable in it makes the whole index count as absent. It holds
+/// same, so the index never hides an edit; an entry whose checksum fails, or anything else unreadable in it, makes
+/// the whole index count as absent. It holds
 /// no config lists: setup reads the one file it needs.
 ///
 /// The format is ours and private (a version tag, then length-prefixed fields); it is rebuilt whenever it does not
@@ -15,59 +16,127 @@ enum NetworkIndex {
   typealias Entry = (name: String, stamp: ConfigDirectory.FileStamp, result: ConfigDirectory.FileResult)
 
   /// Bumped whenever the layout or the meaning of a field changes.
-  static let tag = Array("cnet-network-index-2\n".utf8)
+  static let tag = Array("cnet-network-index-4\n".utf8)
   /// An index larger than this is not one of ours.
   static let maximumSize = 256 << 20
 
   /// The index of `directory`'s `entries`. The directory is recorded so that an index is never taken for another
-  /// directory's (the file name holds only a short hash of it).
+  /// directory's (the file name holds only a short hash of it). A table of entry offsets lets readers decode parts
+  /// of it side by side.
   static func encode(_ entries: [Entry], directory: String) -> [UInt8] {
+    var body = Writer()
+    body.bytes.reserveCapacity(entries.count * 512)
+    var offsets: [Int] = []
+    offsets.reserveCapacity(entries.count)
+    for entry in entries {
+      offsets.append(body.bytes.count)
+      body.string(entry.name)
+      body.stamp(entry.stamp)
+      switch entry.result {
+      case .network(let stored):
+        body.byte(0)
+        body.network(stored.network)
+      case .skipped(let reason):
+        body.byte(1)
+        body.string(reason)
+      }
+    }
     var writer = Writer()
-    writer.bytes.reserveCapacity(entries.count * 512)
+    writer.bytes.reserveCapacity(body.bytes.count + 64 + 8 * entries.count + directory.utf8.count)
     writer.bytes.append(contentsOf: tag)
     writer.string(directory)
     writer.integer(entries.count)
-    for entry in entries {
-      writer.string(entry.name)
-      writer.stamp(entry.stamp)
-      switch entry.result {
-      case .network(let stored):
-        writer.byte(0)
-        writer.network(stored.network)
-      case .skipped(let reason):
-        writer.byte(1)
-        writer.string(reason)
-      }
+    for (index, offset) in offsets.enumerated() {
+      let end = index + 1 < offsets.count ? offsets[index + 1] : body.bytes.count
+      writer.integer(offset)
+      writer.integer(Int(bitPattern: UInt(fnv1a64(body.bytes[offset..<end]))))
     }
+    writer.bytes.append(contentsOf: body.bytes)
     return writer.bytes
+  }
+
+  /// FNV-1a, 64 bits: the index's per-entry checksum, and the short name of a config directory.
+  static func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    return hash
   }
 
   /// The entries, or nil when `bytes` is not an index this version wrote for `directory`. Networks get
   /// `directory`/name as path.
   static func decode(_ bytes: [UInt8], directory: String) -> [Entry]? {
-    var reader = Reader(bytes: bytes)
-    do {
-      guard try reader.take(tag.count).elementsEqual(tag), try reader.string() == directory else { return nil }
-      let count = try reader.count()
-      var entries: [Entry] = []
-      entries.reserveCapacity(min(count, bytes.count / 64))
-      for _ in 0..<count {
-        let name = try reader.string()
-        let stamp = try reader.stamp()
-        switch try reader.byte() {
-        case 0:
-          let network = try reader.network()
-          let stored = StoredNetwork(network: network, path: "\(directory)/\(name)", configList: nil)
-          entries.append((name, stamp, .network(stored)))
-        case 1:
-          entries.append((name, stamp, .skipped(try reader.string())))
-        default:
+    guard let contents = Contents(bytes, directory: directory) else { return nil }
+    return contents.entries(0..<contents.count)
+  }
+
+  /// An index whose header has been checked; its entries decode in any ranges, on any threads.
+  struct Contents: Sendable {
+    let bytes: [UInt8]
+    let directory: String
+    /// Where each entry starts, and where the last one ends.
+    private let bounds: [Int]
+    /// Each entry's checksum: a damaged entry could otherwise still decode, into different values.
+    private let checksums: [UInt64]
+
+    /// Nil when `bytes` is not an index this version wrote for `directory`.
+    init?(_ bytes: [UInt8], directory: String) {
+      var reader = Reader(bytes: bytes)
+      do {
+        guard try reader.take(tag.count).elementsEqual(tag), try reader.string() == directory else { return nil }
+        let count = try reader.count()
+        guard count <= (bytes.count - reader.offset) / 16 else { return nil }
+        var bounds: [Int] = []
+        var checksums: [UInt64] = []
+        bounds.reserveCapacity(count + 1)
+        checksums.reserveCapacity(count)
+        for _ in 0..<count {
+          bounds.append(try reader.integer())
+          checksums.append(UInt64(bitPattern: Int64(try reader.integer())))
+        }
+        let start = reader.offset
+        bounds = bounds.map { $0 &+ start }
+        bounds.append(bytes.count)
+        // Offsets must run forward inside the body; each entry is then checked to end where the next begins.
+        guard bounds.first.map({ $0 >= start }) ?? true,
+          zip(bounds, bounds.dropFirst()).allSatisfy({ $0 <= $1 })
+        else { return nil }
+        self.bytes = bytes
+        self.directory = directory
+        self.bounds = bounds
+        self.checksums = checksums
+      } catch {
+        return nil
+      }
+    }
+
+    var count: Int { bounds.count - 1 }
+
+    /// The entries in `range`, or nil when one of them does not decode or does not fill its space exactly.
+    func entries(_ range: Range<Int>) -> [Entry]? {
+      var result: [Entry] = []
+      result.reserveCapacity(range.count)
+      for index in range {
+        guard fnv1a64(bytes[bounds[index]..<bounds[index + 1]]) == checksums[index] else { return nil }
+        var reader = Reader(bytes: bytes, offset: bounds[index], end: bounds[index + 1])
+        do {
+          let name = try reader.string()
+          let stamp = try reader.stamp()
+          switch try reader.byte() {
+          case 0:
+            let network = try reader.network()
+            let stored = StoredNetwork(network: network, path: directory + "/" + name, configList: nil)
+            result.append((name, stamp, .network(stored)))
+          case 1:
+            result.append((name, stamp, .skipped(try reader.string())))
+          default:
+            return nil
+          }
+        } catch {
           return nil
         }
+        guard reader.isAtEnd else { return nil }
       }
-      return reader.isAtEnd ? entries : nil
-    } catch {
-      return nil
+      return result
     }
   }
 
@@ -151,11 +220,19 @@ enum NetworkIndex {
   private struct Reader {
     let bytes: [UInt8]
     var offset = 0
+    /// Reading stops here: the end of the file, or of one entry.
+    var end: Int
 
-    var isAtEnd: Bool { offset == bytes.count }
+    init(bytes: [UInt8], offset: Int = 0, end: Int? = nil) {
+      self.bytes = bytes
+      self.offset = offset
+      self.end = end ?? bytes.count
+    }
+
+    var isAtEnd: Bool { offset == end }
 
     mutating func take(_ count: Int) throws(Malformed) -> ArraySlice<UInt8> {
-      guard count >= 0, count <= bytes.count - offset else { throw Malformed() }
+      guard count >= 0, count <= end - offset else { throw Malformed() }
       defer { offset += count }
       return bytes[offset..<offset + count]
     }
@@ -172,7 +249,7 @@ enum NetworkIndex {
     mutating func count() throws(Malformed) -> Int {
       let value = try integer()
       // Every counted element takes at least one byte, so a count beyond the rest is corrupt, not a huge array.
-      guard value >= 0, value <= bytes.count - offset else { throw Malformed() }
+      guard value >= 0, value <= end - offset else { throw Malformed() }
       return value
     }
 
