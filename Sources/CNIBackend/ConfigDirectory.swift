@@ -179,8 +179,8 @@ struct ConfigDirectory: Sendable {
   /// What is known of the files from before (the earlier snapshot, else the index) and each file's stamp now (nil
   /// when it could not be taken, or when nothing is known to compare it with).
   ///
-  /// With many files the stats are spread over the cores, and the index is decoded beside them: a cold scan of
-  /// 1000 files is mostly these two.
+  /// With many files both halves are spread over the cores, each worker stating every n-th file and decoding its
+  /// share of the index's entries: a cold scan of 1000 files is mostly these two.
   private func knownFilesAndStamps(_ names: [String], previous: Snapshot?, directoryFD: Int32) -> (
     known: [String: (stamp: FileStamp, result: FileResult)], stamps: [FileStamp?]
   ) {

@@ -23,11 +23,13 @@ enum {
   CNET_SPAWN_NEW_PROCESS_GROUP = 1,
 };
 
-/// Starts a child (clone with CLONE_VM | CLONE_VFORK, as posix_spawn does) that executes `path` with `argv` and `envp` (both NULL-terminated).
+/// Starts a child (clone with CLONE_VM | CLONE_VFORK, as posix_spawn does) that executes `path` with `argv` and
+/// `envp` (both NULL-terminated).
 ///
-/// With CNET_SPAWN_NEW_PROCESS_GROUP the child becomes the leader of its own process group. It enters the network namespace behind `netns_fd` when it
-/// is not -1, takes `stdin_fd`, `stdout_fd` and `stderr_fd` as its 0, 1 and 2, starts with every signal at its
-/// default disposition and an empty signal mask, and has every other descriptor closed at exec.
+/// With CNET_SPAWN_NEW_PROCESS_GROUP the child becomes the leader of its own process group. It enters the network
+/// namespace behind `netns_fd` when it is not -1, takes `stdin_fd`, `stdout_fd` and `stderr_fd` as its 0, 1 and 2,
+/// starts with every signal at its default disposition and an empty signal mask, and has every other descriptor
+/// closed at exec.
 ///
 /// Returns 0 and stores the child's pid in `pid_out` once the exec succeeded. Otherwise returns the errno of the
 /// failed step, stores the step in `step_out`, and has already reaped the child. Only the calling thread's signal
