@@ -35,27 +35,31 @@ private final class Slot {
     }
   }
 
+  // Both take the array out of `content` before appending: while `content` still held it, every append copied the
+  // whole array (and retained each element), which made encoding quadratic in the members of an object.
   func member(_ key: String) -> Slot {
-    if case .object(var members)? = content {
-      if let existing = members.first(where: { $0.0 == key }) { return existing.1 }
+    guard case .object(var members)? = content else {
       let slot = Slot()
-      members.append((key, slot))
-      content = .object(members)
+      content = .object([(key, slot)])
       return slot
     }
+    content = nil
+    defer { content = .object(members) }
+    if let existing = members.first(where: { $0.0 == key }) { return existing.1 }
     let slot = Slot()
-    content = .object([(key, slot)])
+    members.append((key, slot))
     return slot
   }
 
   func appendElement() -> Slot {
     let slot = Slot()
-    if case .array(var slots)? = content {
-      slots.append(slot)
-      content = .array(slots)
-    } else {
+    guard case .array(var slots)? = content else {
       content = .array([slot])
+      return slot
     }
+    content = nil
+    slots.append(slot)
+    content = .array(slots)
     return slot
   }
 }
@@ -80,8 +84,11 @@ private struct TreeEncoder: Encoder {
   }
 }
 
-/// Turns a leaf into its JSON value; everything else is encoded recursively.
-private func encodeValue(_ value: some Encodable, into slot: Slot, codingPath: [any CodingKey]) throws {
+/// Turns a leaf into its JSON value; everything else is encoded recursively. The coding path is built only when
+/// needed (a nested value or an error), not for every leaf.
+private func encodeValue(
+  _ value: some Encodable, into slot: Slot, codingPath: @autoclosure () -> [any CodingKey]
+) throws {
   switch value {
   case let text as String: slot.content = .value(.string(text))
   case let flag as Bool: slot.content = .value(.bool(flag))
@@ -97,12 +104,13 @@ private func encodeValue(_ value: some Encodable, into slot: Slot, codingPath: [
   case let number as UInt64: slot.content = .value(.number(String(number)))
   case let number as Double:
     guard number.isFinite else {
-      throw EncodingError.invalidValue(number, .init(codingPath: codingPath, debugDescription: "JSON has no \(number)"))
+      throw EncodingError.invalidValue(
+        number, .init(codingPath: codingPath(), debugDescription: "JSON has no \(number)"))
     }
     slot.content = .value(
       .number(number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : "\(number)"))
   case let json as JSONValue: slot.content = .value(json)
-  default: try value.encode(to: TreeEncoder(slot: slot, codingPath: codingPath))
+  default: try value.encode(to: TreeEncoder(slot: slot, codingPath: codingPath()))
   }
 }
 
@@ -114,6 +122,19 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
   mutating func encode(_ value: some Encodable, forKey key: Key) throws {
     try encodeValue(value, into: slot.member(key.stringValue), codingPath: codingPath + [key])
+  }
+
+  // The common leaves directly, without the casts of `encodeValue`.
+  mutating func encode(_ value: String, forKey key: Key) throws {
+    slot.member(key.stringValue).content = .value(.string(value))
+  }
+
+  mutating func encode(_ value: Bool, forKey key: Key) throws {
+    slot.member(key.stringValue).content = .value(.bool(value))
+  }
+
+  mutating func encode(_ value: Int, forKey key: Key) throws {
+    slot.member(key.stringValue).content = .value(.number(String(value)))
   }
 
   mutating func nestedContainer<NestedKey: CodingKey>(
@@ -151,6 +172,8 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     try encodeValue(value, into: slot.appendElement(), codingPath: codingPath)
   }
 
+  mutating func encode(_ value: String) throws { slot.appendElement().content = .value(.string(value)) }
+
   mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
     NestedKey
   > {
@@ -173,6 +196,8 @@ private struct SingleContainer: SingleValueEncodingContainer {
   var codingPath: [any CodingKey]
 
   mutating func encodeNil() throws { slot.content = .value(.null) }
+
+  mutating func encode(_ value: String) throws { slot.content = .value(.string(value)) }
 
   mutating func encode(_ value: some Encodable) throws {
     try encodeValue(value, into: slot, codingPath: codingPath)
