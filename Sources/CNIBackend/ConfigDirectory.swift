@@ -184,19 +184,11 @@ struct ConfigDirectory: Sendable {
   private func knownFilesAndStamps(_ names: [String], previous: Snapshot?, directoryFD: Int32) -> (
     known: [String: (stamp: FileStamp, result: FileResult)], stamps: [FileStamp?]
   ) {
-    @Sendable func stamp(_ index: Int) -> FileStamp? {
-      var info = stat()
-      return fstatat(directoryFD, names[index], &info, AT_SYMLINK_NOFOLLOW) == 0 ? FileStamp(info) : nil
-    }
-    if names.count < 64 {
-      let known = previous?.files ?? loadIndex()
-      return (known, names.indices.map { known[names[$0]] == nil ? nil : stamp($0) })
-    }
     // A new process without an index knows nothing to compare with: every file is read, and its stamp comes from
     // the open file.
     let contents = previous == nil ? loadIndexContents() : nil
     if previous == nil && contents == nil { return ([:], Array(repeating: nil, count: names.count)) }
-    let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8)
+    let workers = names.count < 64 ? 1 : min(ProcessInfo.processInfo.activeProcessorCount, 8)
     let stamps = ResultSlots<FileStamp?>(count: names.count)
     let decoded = ResultSlots<[NetworkIndex.Entry]?>(count: workers)
     DispatchQueue.concurrentPerform(iterations: workers) { worker in
@@ -206,32 +198,24 @@ struct ConfigDirectory: Sendable {
       }
       var position = worker
       while position < names.count {
-        stamps.set(position, stamp(position))
+        var info = stat()
+        let found = fstatat(directoryFD, names[position], &info, AT_SYMLINK_NOFOLLOW) == 0
+        stamps.set(position, found ? FileStamp(info) : nil)
         position += workers
       }
     }
     if let previous { return (previous.files, stamps.values()) }
     let parts = decoded.values()
     guard parts.allSatisfy({ $0 != nil }) else { return ([:], stamps.values()) }
-    return (Self.byName(parts.flatMap { $0! }), stamps.values())
-  }
-
-  private static func byName(_ entries: [NetworkIndex.Entry]) -> [String: (stamp: FileStamp, result: FileResult)] {
-    var files: [String: (stamp: FileStamp, result: FileResult)] = Dictionary(minimumCapacity: entries.count)
-    for entry in entries { files[entry.name] = (entry.stamp, entry.result) }
-    return files
+    var files: [String: (stamp: FileStamp, result: FileResult)] = Dictionary(minimumCapacity: contents!.count)
+    for part in parts { for entry in part! { files[entry.name] = (entry.stamp, entry.result) } }
+    return (files, stamps.values())
   }
 
   /// The index, its header checked; nil when there is none or it is not this directory's.
   private func loadIndexContents() -> NetworkIndex.Contents? {
     guard let indexPath, let bytes = try? readWholeFile(indexPath, limit: NetworkIndex.maximumSize) else { return nil }
     return NetworkIndex.Contents(bytes, directory: path)
-  }
-
-  /// The index's entries by file name; empty when there is none or it does not decode.
-  private func loadIndex() -> [String: (stamp: FileStamp, result: FileResult)] {
-    guard let contents = loadIndexContents(), let entries = contents.entries(0..<contents.count) else { return [:] }
-    return Self.byName(entries)
   }
 
   /// Writes the index atomically; a file that changed too recently to trust its stamp is left out, to be read

@@ -7,11 +7,10 @@ import NetworkAddress
 /// Each entry is a file name, the file's stamp when it was read, and either the network it held or the reason it was
 /// skipped. An entry is trusted only while the file's stamp (modification and change time, size, inode) is the
 /// same, so the index never hides an edit; an entry whose checksum fails, or anything else unreadable in it, makes
-/// the whole index count as absent. It holds
-/// no config lists: setup reads the one file it needs.
+/// the whole index count as absent. It holds no config lists: setup reads the one file it needs.
 ///
-/// The format is ours and private (a version tag, then length-prefixed fields); it is rebuilt whenever it does not
-/// decode.
+/// The format is ours and private: a version tag, the directory, a table of each entry's offset and checksum, then
+/// the entries as length-prefixed fields. It is rebuilt whenever it does not decode.
 enum NetworkIndex {
   typealias Entry = (name: String, stamp: ConfigDirectory.FileStamp, result: ConfigDirectory.FileResult)
 
@@ -42,7 +41,7 @@ enum NetworkIndex {
       }
     }
     var writer = Writer()
-    writer.bytes.reserveCapacity(body.bytes.count + 64 + 8 * entries.count + directory.utf8.count)
+    writer.bytes.reserveCapacity(body.bytes.count + 64 + 16 * entries.count + directory.utf8.count)
     writer.bytes.append(contentsOf: tag)
     writer.string(directory)
     writer.integer(entries.count)
