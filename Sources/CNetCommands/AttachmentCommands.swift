@@ -13,6 +13,19 @@ struct AttachmentOptions: ParsableArguments {
   @Option(name: [.short, .customLong("publish")], help: "[[HOST_IP:]HOST_PORT:]CONTAINER_PORT[/PROTOCOL].")
   var publish: [String] = []
 
+  /// The parsed values.
+  var settings: AttachmentSettings {
+    AttachmentSettings(containerID: containerID, containerName: containerName, network: network, publish: publish)
+  }
+}
+
+/// What setup, teardown and run attach, as plain values: the container and the `--network`/`--publish` texts.
+struct AttachmentSettings: Equatable, Sendable {
+  var containerID: String
+  var containerName: String?
+  var network: [String] = []
+  var publish: [String] = []
+
   /// Network options with interface names assigned eth0, eth1, … in the order the networks were given.
   func networkOptions(defaultNetwork: String?) throws -> NetworkOptions {
     var options = NetworkOptions(containerID: containerID, containerName: containerName ?? "")
@@ -42,9 +55,9 @@ struct Setup: AsyncParsableCommand {
   @Argument(help: "Path of the network namespace, e.g. /run/netns/c1.") var namespacePath: String
 
   func run() async throws {
-    let options = try attachment.networkOptions(defaultNetwork: nil)
-    let statuses = try await global.makeBackend().setup(namespacePath: namespacePath, options: options)
-    print(try OutputFormatting.json(SortedDictionary(statuses), indent: "  "))
+    try await AttachmentInvocation(
+      kind: .setup, global: global.settings, attachment: attachment.settings, namespacePath: namespacePath
+    ).run()
   }
 }
 
@@ -57,7 +70,124 @@ struct Teardown: AsyncParsableCommand {
   @Argument(help: "Path of the network namespace, e.g. /run/netns/c1.") var namespacePath: String
 
   func run() async throws {
+    try await AttachmentInvocation(
+      kind: .teardown, global: global.settings, attachment: attachment.settings, namespacePath: namespacePath
+    ).run()
+  }
+}
+
+/// One `cnet setup` or `cnet teardown`, and the parser that reads the common spellings of them without
+/// ArgumentParser.
+///
+/// A container engine runs these two at every container start and stop. ArgumentParser finds a command's options by
+/// reflection, which costs about 2 ms of a 4 ms start, most of cnet's overhead over the raw plugin chain
+/// (BENCHMARKS.md). ``parse(_:)`` reads plain spellings only. Anything else returns nil and goes to ArgumentParser,
+/// which stays the definition of both commands, their help and their errors: help and version flags, a flag missing
+/// from ``flags``, a value that is missing, empty or starts with a dash, a single-valued option given twice, `--`,
+/// a wrong number of paths, or settings that fail validation. `AttachmentInvocationTests` holds the table to
+/// ArgumentParser's definition (from `--experimental-dump-help`) and both parsers to the same results.
+struct AttachmentInvocation: Equatable, Sendable {
+  enum Kind: String, Sendable { case setup, teardown }
+
+  var kind: Kind
+  var global: GlobalSettings
+  var attachment: AttachmentSettings
+  var namespacePath: String
+
+  /// Where a flag's value goes.
+  enum Slot: CaseIterable, Sendable {
+    case backend, configDir, pluginDir, cacheDir, runDir, pluginTimeout, logLevel
+    case containerID, containerName, network, publish
+
+    /// Global options may also come before the subcommand (`movingGlobalOptions`).
+    var isGlobal: Bool {
+      switch self {
+      case .backend, .configDir, .pluginDir, .cacheDir, .runDir, .pluginTimeout, .logLevel: true
+      case .containerID, .containerName, .network, .publish: false
+      }
+    }
+
+    var isRepeating: Bool { self == .pluginDir || self == .network || self == .publish }
+  }
+
+  /// Every spelling of every option both commands take; none of them is a flag without a value.
+  static let flags: [String: Slot] = [
+    "--backend": .backend, "--config-dir": .configDir, "--plugin-dir": .pluginDir, "--cache-dir": .cacheDir,
+    "--run-dir": .runDir, "--plugin-timeout": .pluginTimeout, "--log-level": .logLevel,
+    "--container-id": .containerID, "--container-name": .containerName, "--network": .network,
+    "--publish": .publish, "-p": .publish,
+  ]
+
+  /// The invocation `arguments` (without the program name) spell, or nil when ArgumentParser must read them.
+  static func parse(_ arguments: [String]) -> AttachmentInvocation? {
+    var kind: Kind?
+    var global = GlobalSettings()
+    var containerID: String?
+    var containerName: String?
+    var network: [String] = []
+    var publish: [String] = []
+    var paths: [String] = []
+    var seen: Set<String> = []
+    var index = 0
+    while index < arguments.count {
+      let argument = arguments[index]
+      index += 1
+      guard argument.hasPrefix("-") else {
+        if kind == nil {
+          guard let named = Kind(rawValue: argument) else { return nil }
+          kind = named
+        } else {
+          paths.append(argument)
+        }
+        continue
+      }
+      var name = argument
+      var value: String?
+      if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+        name = String(argument[..<equals])
+        value = String(argument[argument.index(after: equals)...])
+      }
+      guard let slot = flags[name], slot.isGlobal || kind != nil else { return nil }
+      if value == nil, index < arguments.count {
+        value = arguments[index]
+        index += 1
+      }
+      guard let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
+      guard slot.isRepeating || seen.insert(name).inserted else { return nil }
+      switch slot {
+      case .backend: global.backend = value
+      case .configDir: global.configDir = value
+      case .pluginDir: global.pluginDirs.append(value)
+      case .cacheDir: global.cacheDir = value
+      case .runDir: global.runDir = value
+      case .pluginTimeout:
+        guard let seconds = Double(value) else { return nil }
+        global.pluginTimeout = seconds
+      case .logLevel: global.logLevel = value
+      case .containerID: containerID = value
+      case .containerName: containerName = value
+      case .network: network.append(value)
+      case .publish: publish.append(value)
+      }
+    }
+    guard let kind, let containerID, paths.count == 1, global.problem == nil else { return nil }
+    return AttachmentInvocation(
+      kind: kind, global: global,
+      attachment: AttachmentSettings(
+        containerID: containerID, containerName: containerName, network: network, publish: publish),
+      namespacePath: paths[0])
+  }
+
+  /// Runs the command; setup prints `{network: status}` as JSON.
+  func run() async throws {
     let options = try attachment.networkOptions(defaultNetwork: nil)
-    try await global.makeBackend().teardown(namespacePath: namespacePath, options: options)
+    let backend = try global.makeBackend()
+    switch kind {
+    case .setup:
+      let statuses = try await backend.setup(namespacePath: namespacePath, options: options)
+      print(try OutputFormatting.json(SortedDictionary(statuses), indent: "  "))
+    case .teardown:
+      try await backend.teardown(namespacePath: namespacePath, options: options)
+    }
   }
 }

@@ -31,49 +31,74 @@ public struct CNet: AsyncParsableCommand {
 
   public init() {}
 
-  /// Runs the command on the concurrency pool while the calling thread (the main thread) waits, and returns the
-  /// exit status.
+  /// Parses the command line, runs the command, and returns the process exit status.
+  ///
+  /// Everything runs on the calling thread (the main thread): parsing, and the command's task through
+  /// ``WaitingThreadExecutor``. `setup` and `teardown` in their usual spellings skip ArgumentParser
+  /// (``AttachmentInvocation``).
   ///
   /// An `async` main ends the main thread with `pthread_exit`; in a static executable its stack unwinding first
-  /// sorts every unwind-table entry of the binary, about 30 ms per run. Waiting here and calling `exit` avoids it.
-  public static func runBlocking(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
-    let outcome = BlockingOutcome()
-    Task.detached {
-      outcome.status = await run(arguments: arguments)
-      outcome.done.signal()
-    }
-    outcome.done.wait()
-    return outcome.status
-  }
-
-  /// Parses the command line, runs the command, and returns the process exit status.
+  /// sorts every unwind-table entry of the binary, about 30 ms per run. Running here and calling `exit` avoids it.
   ///
   /// Errors print as one line `Error: <message>` on stderr with status 125 (Podman's convention); bad flags print
   /// the usage message.
-  public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Int32 {
+  public static func runBlocking(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
     // A reader that goes away must not kill us with SIGPIPE; writes then fail with EPIPE instead.
     signal(SIGPIPE, SIG_IGN)
+    if let invocation = AttachmentInvocation.parse(arguments) {
+      return waitingFor { try await invocation.run() }
+    }
+    let command: ParsableCommand
     do {
-      var command = try parseAsRoot(movingGlobalOptions(arguments))
-      if var asyncCommand = command as? AsyncParsableCommand {
-        try await asyncCommand.run()
-      } else {
+      command = try parseAsRoot(movingGlobalOptions(arguments))
+    } catch {
+      return exitStatus(reporting: error)
+    }
+    guard let asyncCommand = command as? AsyncParsableCommand else {
+      do {
+        var command = command
         try command.run()
+        return 0
+      } catch {
+        return exitStatus(reporting: error)
       }
-      return 0
-    } catch let failure as CommandFailure {
+    }
+    return waitingFor {
+      var command = asyncCommand
+      try await command.run()
+    }
+  }
+
+  /// Runs `body` as a task on the calling thread (``WaitingThreadExecutor``) and returns the exit status.
+  private static func waitingFor(_ body: sending @escaping () async throws -> Void) -> Int32 {
+    let outcome = BlockingOutcome()
+    WaitingThreadExecutor.run {
+      do {
+        try await body()
+        outcome.status = 0
+      } catch {
+        outcome.status = exitStatus(reporting: error)
+      }
+    }
+    return outcome.status
+  }
+
+  /// Prints what `error` says in Podman's way and returns the exit status it calls for.
+  static func exitStatus(reporting error: any Error) -> Int32 {
+    switch error {
+    case let failure as CommandFailure:
       printError(failure.message)
       return failure.status
-    } catch let error as NetworkError {
+    case let error as NetworkError:
       printError(error.message)
       return 125
-    } catch let error as CNIError {
+    case let error as CNIError:
       printError(error.description)
       return 125
-    } catch let exit as ExitCode {
+    case let exit as ExitCode:
       // A status the command chose (exists, run): nothing to print, not even for 0.
       return exit.rawValue
-    } catch {
+    default:
       let code = exitCode(for: error)
       if code == .success {
         print(fullMessage(for: error))
@@ -113,11 +138,9 @@ func movingGlobalOptions(_ arguments: [String]) -> [String] {
   return [arguments[index]] + leading + arguments[(index + 1)...]
 }
 
-/// The status a detached command run hands to the waiting main thread; the semaphore orders the write before the
-/// read.
+/// The status a command's task hands back to the thread that ran it (``WaitingThreadExecutor``).
 private final class BlockingOutcome: @unchecked Sendable {
   var status: Int32 = 0
-  let done = DispatchSemaphore(value: 0)
 }
 
 /// An error with its own exit status (Podman exits 1, not 125, for some failures).

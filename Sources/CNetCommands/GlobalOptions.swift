@@ -12,10 +12,10 @@ import Logging
 /// Options every subcommand accepts. Each default can also come from an environment variable.
 struct GlobalOptions: ParsableArguments {
   @Option(help: "Network backend: cni or netavark (env CNET_BACKEND).")
-  var backend: String = env("CNET_BACKEND") ?? "cni"
+  var backend: String = GlobalSettings.defaultBackend
 
   @Option(name: .customLong("config-dir"), help: "Network config directory (env CNET_CONFIG_DIR).")
-  var configDir: String = env("CNET_CONFIG_DIR") ?? CNIBackendConfiguration.defaultConfigDirectory
+  var configDir: String = GlobalSettings.defaultConfigDir
 
   @Option(
     name: .customLong("plugin-dir"),
@@ -23,32 +23,64 @@ struct GlobalOptions: ParsableArguments {
   var pluginDirs: [String] = []
 
   @Option(name: .customLong("cache-dir"), help: "CNI result cache directory (env CNET_CACHE_DIR).")
-  var cacheDir: String = env("CNET_CACHE_DIR") ?? "/var/lib/cni"
+  var cacheDir: String = GlobalSettings.defaultCacheDir
 
   @Option(name: .customLong("run-dir"), help: "netavark state directory (env CNET_RUN_DIR).")
-  var runDir: String = env("CNET_RUN_DIR") ?? "/run/containers/networks"
+  var runDir: String = GlobalSettings.defaultRunDir
 
   @Option(
     name: .customLong("plugin-timeout"), help: "Seconds a plugin may run before it is killed (env CNET_PLUGIN_TIMEOUT)."
   )
-  var pluginTimeout: Double = Double(env("CNET_PLUGIN_TIMEOUT") ?? "") ?? 60
+  var pluginTimeout: Double = GlobalSettings.defaultPluginTimeout
 
   @Option(name: .customLong("log-level"), help: "error, warn, info or debug (env CNET_LOG_LEVEL).")
-  var logLevel: String = env("CNET_LOG_LEVEL") ?? "warn"
+  var logLevel: String = GlobalSettings.defaultLogLevel
+
+  /// The parsed values.
+  var settings: GlobalSettings {
+    GlobalSettings(
+      backend: backend, configDir: configDir, pluginDirs: pluginDirs, cacheDir: cacheDir, runDir: runDir,
+      pluginTimeout: pluginTimeout, logLevel: logLevel)
+  }
+
+  func validate() throws {
+    if let problem = settings.problem { throw ValidationError(problem) }
+  }
+
+  /// The backend these options describe.
+  func makeBackend() throws -> any ContainerNetwork { try settings.makeBackend() }
+}
+
+/// The global options as plain values, whoever parsed them: ``GlobalOptions`` or ``AttachmentInvocation``.
+struct GlobalSettings: Equatable, Sendable {
+  var backend = defaultBackend
+  var configDir = defaultConfigDir
+  var pluginDirs: [String] = []
+  var cacheDir = defaultCacheDir
+  var runDir = defaultRunDir
+  var pluginTimeout = defaultPluginTimeout
+  var logLevel = defaultLogLevel
+
+  static var defaultBackend: String { env("CNET_BACKEND") ?? "cni" }
+  static var defaultConfigDir: String { env("CNET_CONFIG_DIR") ?? CNIBackendConfiguration.defaultConfigDirectory }
+  static var defaultCacheDir: String { env("CNET_CACHE_DIR") ?? "/var/lib/cni" }
+  static var defaultRunDir: String { env("CNET_RUN_DIR") ?? "/run/containers/networks" }
+  static var defaultPluginTimeout: Double { Double(env("CNET_PLUGIN_TIMEOUT") ?? "") ?? 60 }
+  static var defaultLogLevel: String { env("CNET_LOG_LEVEL") ?? "warn" }
+
+  /// What is wrong with these values, as the one line the user sees; nil when they are valid.
+  var problem: String? {
+    if !["cni", "netavark"].contains(backend) { return "unknown backend \(backend): use cni or netavark" }
+    if !(pluginTimeout > 0) { return "--plugin-timeout must be positive" }
+    if Self.levels[logLevel] == nil { return "--log-level must be error, warn, info or debug" }
+    return nil
+  }
 
   /// host-local's reservation directory; only the environment sets it (CNET_HOST_LOCAL_DIR), for tests and benchmarks.
   var hostLocalDirectory: String? { env("CNET_HOST_LOCAL_DIR") }
 
   /// A namespace to run plugins in instead of ours (CNET_HOST_NETNS), like Podman's rootless network namespace.
   var hostNamespace: String? { env("CNET_HOST_NETNS") }
-
-  func validate() throws {
-    guard ["cni", "netavark"].contains(backend) else {
-      throw ValidationError("unknown backend \(backend): use cni or netavark")
-    }
-    guard pluginTimeout > 0 else { throw ValidationError("--plugin-timeout must be positive") }
-    guard Self.levels[logLevel] != nil else { throw ValidationError("--log-level must be error, warn, info or debug") }
-  }
 
   static let levels: [String: Logger.Level] = [
     "error": .error, "warn": .warning, "warning": .warning, "info": .info, "debug": .debug, "trace": .trace,
@@ -66,7 +98,7 @@ struct GlobalOptions: ParsableArguments {
     return CNIBackendConfiguration.defaultPluginDirectories
   }
 
-  /// The backend these options describe.
+  /// The backend these settings describe.
   func makeBackend() throws -> any ContainerNetwork {
     guard backend == "cni" else {
       throw NetworkError(

@@ -30,10 +30,8 @@ struct Run: AsyncParsableCommand {
     guard let executable = arguments.first else { throw ValidationError("run needs a command after --") }
     let path = try Self.resolve(executable)
     let id = containerID ?? Self.randomID()
-    var attachment = try AttachmentOptions.parse(["--container-id", id])
-    attachment.containerName = name ?? "cnet-\(id.prefix(12))"
-    attachment.network = network
-    attachment.publish = publish
+    let attachment = AttachmentSettings(
+      containerID: id, containerName: name ?? "cnet-\(id.prefix(12))", network: network, publish: publish)
     let backend = try global.makeBackend()
     let options = try attachment.networkOptions(defaultNetwork: backend.defaultNetworkName)
 

@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import CNetCommands
+
+/// `cnet setup` and `cnet teardown` read without ArgumentParser (``AttachmentInvocation``) must mean exactly what
+/// ArgumentParser reads, and must leave everything else to it.
+@Suite struct AttachmentInvocationTests {
+  /// What ArgumentParser makes of `arguments`, as an invocation.
+  static func viaArgumentParser(_ arguments: [String]) throws -> AttachmentInvocation {
+    switch try CNet.parseAsRoot(movingGlobalOptions(arguments)) {
+    case let command as Setup:
+      return AttachmentInvocation(
+        kind: .setup, global: command.global.settings, attachment: command.attachment.settings,
+        namespacePath: command.namespacePath)
+    case let command as Teardown:
+      return AttachmentInvocation(
+        kind: .teardown, global: command.global.settings, attachment: command.attachment.settings,
+        namespacePath: command.namespacePath)
+    case let other:
+      Issue.record("ArgumentParser read \(arguments) as \(type(of: other))")
+      throw ExitCode.failure
+    }
+  }
+
+  static let understood: [[String]] = [
+    ["setup", "--container-id", "c1", "--network", "n1", "/run/netns/x"],
+    ["teardown", "--container-id", "c1", "/run/netns/x"],
+    [
+      "--config-dir", "/tmp/a", "setup", "--container-id=c1", "--network=n1:ip=10.0.0.2,mac=02:00:00:00:00:01",
+      "-p", "8080:80/tcp", "--publish", "53:53/udp", "/ns",
+    ],
+    [
+      "setup", "/ns", "--container-id", "c", "--container-name", "web", "--plugin-dir", "/a", "--plugin-dir=/b",
+      "--plugin-timeout", "2.5", "--log-level", "debug", "--backend", "cni", "--cache-dir", "/c", "--run-dir", "/r",
+    ],
+    ["--log-level=error", "--cache-dir", "/c", "teardown", "--network", "a", "--network", "b", "--container-id", "c", "/ns"],
+    ["setup", "--container-id", "c", "--backend", "netavark", "--network", "x:alias=a,alias=b", "/ns"],
+    ["teardown", "--container-id", "c", "-p", "1-2:3-4", "/ns", "--network", "web:interface_name=eth9"],
+  ]
+
+  @Test(arguments: understood)
+  func readsAsArgumentParserDoes(_ arguments: [String]) throws {
+    let fast = try #require(AttachmentInvocation.parse(arguments))
+    #expect(fast == (try Self.viaArgumentParser(arguments)))
+  }
+
+  /// Everything here goes to ArgumentParser, whether it accepts it (with its own rules) or explains what is wrong.
+  static let leftToArgumentParser: [[String]] = [
+    [], ["ls"], ["create", "x"], ["help", "setup"], ["--version"], ["setup", "--version"],
+    ["setup", "--help"], ["teardown", "-h"], ["setup", "--container-id", "c", "--help", "/ns"],
+    ["setup", "--container-id", "c"],
+    ["setup", "--container-id", "c", "/a", "/b"],
+    ["setup", "--network", "n", "/ns"],
+    ["setup", "--container-id", "c", "--container-id", "d", "/ns"],
+    ["setup", "--container-id", "--network", "/ns"],
+    ["setup", "--container-id=", "/ns"],
+    ["setup", "--container-id", ""],
+    ["setup", "--container-id", "c", "--", "/ns"],
+    ["setup", "--container-id", "c", "--bogus", "x", "/ns"],
+    ["setup", "--container-id", "c", "-p8080:80", "/ns"],
+    ["setup", "--container-id", "c", "/ns", "--network"],
+    ["--container-id", "c", "setup", "/ns"],
+    ["setup", "--container-id", "c", "--plugin-timeout", "soon", "/ns"],
+    ["setup", "--container-id", "c", "--plugin-timeout", "0", "/ns"],
+    ["setup", "--container-id", "c", "--log-level", "loud", "/ns"],
+    ["setup", "--container-id", "c", "--backend", "docker", "/ns"],
+    ["setup", "--container-id", "c", "--network", "-n", "/ns"],
+    ["run", "--container-id", "c", "--", "true"],
+  ]
+
+  @Test(arguments: leftToArgumentParser)
+  func leavesTheRestToArgumentParser(_ arguments: [String]) {
+    #expect(AttachmentInvocation.parse(arguments) == nil)
+  }
+
+  /// The environment gives the defaults to both parsers alike.
+  @Test func environmentDefaultsAreShared() throws {
+    let arguments = ["setup", "--container-id", "c", "--network", "n", "/ns"]
+    let fast = try #require(AttachmentInvocation.parse(arguments))
+    #expect(fast.global == GlobalSettings())
+    #expect(fast == (try Self.viaArgumentParser(arguments)))
+  }
+
+  /// The table of flags is ArgumentParser's definition of both commands, spelling for spelling, so that a flag added
+  /// to one cannot be missing from the other.
+  @Test(arguments: ["setup", "teardown"])
+  func flagsAreArgumentParsersFlags(_ command: String) throws {
+    let binary = try CNetBinary.require()
+    let result = try runCommand([binary, "--experimental-dump-help"])
+    let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    let tool = try #require(root["command"] as? [String: Any])
+    let subcommands = try #require(tool["subcommands"] as? [[String: Any]])
+    let definition = try #require(subcommands.first { $0["commandName"] as? String == command })
+    let arguments = try #require(definition["arguments"] as? [[String: Any]])
+
+    var options: [String: Bool] = [:]
+    var flags: Set<String> = []
+    var positionals = 0
+    for argument in arguments {
+      let names = (argument["names"] as? [[String: String]] ?? []).map { name in
+        (name["kind"] == "short" ? "-" : "--") + (name["name"] ?? "")
+      }
+      switch argument["kind"] as? String {
+      case "option": for name in names { options[name] = argument["isRepeating"] as? Bool ?? false }
+      case "flag": flags.formUnion(names)
+      case "positional": positionals += 1
+      default: Issue.record("unexpected argument kind in \(argument)")
+      }
+    }
+    #expect(options == AttachmentInvocation.flags.mapValues(\.isRepeating))
+    // Flags without a value are help and version only, and those are ArgumentParser's to answer.
+    #expect(flags == ["--version", "-h", "--help"])
+    #expect(positionals == 1)
+    let globals = Set(AttachmentInvocation.flags.filter { $0.value.isGlobal }.keys)
+    let moved = movingGlobalOptions(globals.sorted().flatMap { [$0, "v"] } + [command])
+    #expect(moved.first == command, "every global option may come before the subcommand")
+  }
+}
+
+/// The executor `cnet` runs its commands on: the waiting thread runs every job, including those that continuations
+/// resumed from other threads and actor calls bring back.
+@Suite struct WaitingThreadExecutorTests {
+  actor Counter {
+    var value = 0
+    func increment() -> (Int, pthread_t) {
+      value += 1
+      return (value, pthread_self())
+    }
+  }
+
+  @Test func runsEveryJobOnTheWaitingThread() throws {
+    let caller = pthread_self()
+    let observed = Mutex<[pthread_t]>([])
+    let counter = Counter()
+    WaitingThreadExecutor.run {
+      observed.withLock { $0.append(pthread_self()) }
+      for _ in 0..<20 {
+        let fromElsewhere: pthread_t = await withCheckedContinuation { continuation in
+          var thread = pthread_t()
+          let box = Unmanaged.passRetained(ContinuationBox(continuation))
+          pthread_create(
+            &thread, nil,
+            { raw in
+              let box = Unmanaged<ContinuationBox>.fromOpaque(raw!).takeRetainedValue()
+              box.continuation.resume(returning: pthread_self())
+              return nil
+            }, box.toOpaque())
+          pthread_detach(thread)
+        }
+        let (_, actorThread) = await counter.increment()
+        observed.withLock { $0 += [pthread_self(), actorThread] }
+        #expect(pthread_equal(fromElsewhere, caller) == 0, "the continuation was resumed on another thread")
+      }
+    }
+    let threads = observed.withLock { $0 }
+    #expect(threads.count == 41)
+    #expect(threads.allSatisfy { pthread_equal($0, caller) != 0 })
+  }
+
+  final class ContinuationBox: @unchecked Sendable {
+    let continuation: CheckedContinuation<pthread_t, Never>
+    init(_ continuation: CheckedContinuation<pthread_t, Never>) { self.continuation = continuation }
+  }
+}
