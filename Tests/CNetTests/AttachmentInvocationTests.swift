@@ -37,7 +37,10 @@ import Testing
       "setup", "/ns", "--container-id", "c", "--container-name", "web", "--plugin-dir", "/a", "--plugin-dir=/b",
       "--plugin-timeout", "2.5", "--log-level", "debug", "--backend", "cni", "--cache-dir", "/c", "--run-dir", "/r",
     ],
-    ["--log-level=error", "--cache-dir", "/c", "teardown", "--network", "a", "--network", "b", "--container-id", "c", "/ns"],
+    [
+      "--log-level=error", "--cache-dir", "/c", "teardown", "--network", "a", "--network", "b", "--container-id", "c",
+      "/ns",
+    ],
     ["setup", "--container-id", "c", "--backend", "netavark", "--network", "x:alias=a,alias=b", "/ns"],
     ["teardown", "--container-id", "c", "-p", "1-2:3-4", "/ns", "--network", "web:interface_name=eth9"],
   ]
