@@ -25,7 +25,6 @@ let package = Package(
     .executable(name: "cnet", targets: ["cnet"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
   ],
@@ -45,10 +44,7 @@ let package = Package(
     // The ContainerNetwork protocol, the Podman-compatible model, validation and allocation.
     .target(
       name: "ContainerNetworkCore",
-      dependencies: [
-        "NetworkAddress", "OrderedJSON",
-        .product(name: "Crypto", package: "swift-crypto"),
-      ],
+      dependencies: ["NetworkAddress", "OrderedJSON"],
       swiftSettings: swiftSettings
     ),
     // Swift's libcni: find, execute and chain CNI plugins, cache results, convert versions.

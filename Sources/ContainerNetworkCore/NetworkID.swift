@@ -1,5 +1,3 @@
-import Crypto
-
 /// Network IDs of CNI networks: the hex SHA-256 of the name, as Podman derives them.
 public enum NetworkID {
   /// 64 lowercase hex digits.
@@ -7,7 +5,7 @@ public enum NetworkID {
     let digits = Array("0123456789abcdef".utf8)
     var text: [UInt8] = []
     text.reserveCapacity(64)
-    for byte in SHA256.hash(data: Array(name.utf8)) {
+    for byte in SHA256.hash(Array(name.utf8)) {
       text.append(digits[Int(byte >> 4)])
       text.append(digits[Int(byte & 0xF)])
     }
