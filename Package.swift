@@ -149,7 +149,7 @@ let package = Package(
     ),
     .testTarget(
       name: "CNIRuntimeTests",
-      dependencies: ["CNIRuntime", "OrderedJSON", "TestSupport"],
+      dependencies: ["CNIRuntime", "FileSystemSupport", "OrderedJSON", "TestSupport"],
       swiftSettings: swiftSettings
     ),
     // Guarantees an engine relies on: modes, confinement, hostile input, many processes, SIGKILL (RELIABILITY.md).

@@ -25,6 +25,47 @@ extension CNINetworkBackend {
     guard NetworkNamespace.isNetworkNamespace(namespacePath) else {
       throw NetworkError(.invalidArgument, "\(namespacePath) is not a network namespace")
     }
+    // lo comes up while the plugins run: neither needs the other, and entering the namespace takes a thread.
+    async let loopback: Void = Self.bringLoopbackUp(in: namespacePath)
+    var attached: [Attachment] = []
+    var statuses: [String: StatusBlock] = [:]
+    // Undoes everything this call attached, in reverse order.
+    func rollBack(_ attachments: [Attachment]) async {
+      for done in attachments.reversed() {
+        do {
+          try await runtime.deleteNetworkList(done.list, done.runtime)
+        } catch {
+          configuration.logger.warning(
+            "rollback of network \(done.network.name) for container \(options.containerID) failed: \(error)")
+        }
+      }
+    }
+    for attachment in plan {
+      do {
+        let result = try await runtime.addNetworkList(attachment.list, attachment.runtime)
+        attached.append(attachment)
+        statuses[attachment.network.name] = try Self.statusBlock(
+          from: result, namespacePath: namespacePath, ifName: attachment.runtime.ifName)
+      } catch {
+        // The failing network is undone too: its earlier plugins may have created interfaces, reservations or
+        // rules before the failure.
+        await rollBack(attached + [attachment])
+        throw NetworkError(.pluginFailed, "setting up network \(attachment.network.name): \(error)")
+      }
+    }
+    do {
+      try await loopback
+    } catch {
+      await rollBack(attached)
+      throw error
+    }
+    // Cache files of setups killed mid-write are swept by the next success (only files no live writer holds).
+    AtomicFile.removeStaleTemporaryFiles(in: "\(configuration.cacheDirectory)/results")
+    return statuses
+  }
+
+  /// Brings up lo in the namespace, as Podman does for every container.
+  private static func bringLoopbackUp(in namespacePath: String) async throws(NetworkError) {
     do {
       try await NetworkNamespace.run(in: namespacePath) {
         if cnet_link_set_up("lo") != 0 {
@@ -36,31 +77,6 @@ extension CNINetworkBackend {
     } catch {
       throw NetworkError(.io, "\(error)")
     }
-    var attached: [Attachment] = []
-    var statuses: [String: StatusBlock] = [:]
-    for attachment in plan {
-      do {
-        let result = try await runtime.addNetworkList(attachment.list, attachment.runtime)
-        attached.append(attachment)
-        statuses[attachment.network.name] = try Self.statusBlock(
-          from: result, namespacePath: namespacePath, ifName: attachment.runtime.ifName)
-      } catch {
-        // Undo everything this call attached, the failing network included: its earlier plugins may have
-        // created interfaces, reservations or rules before the failure.
-        for done in (attached + [attachment]).reversed() {
-          do {
-            try await runtime.deleteNetworkList(done.list, done.runtime)
-          } catch {
-            configuration.logger.warning(
-              "rollback of network \(done.network.name) for container \(options.containerID) failed: \(error)")
-          }
-        }
-        throw NetworkError(.pluginFailed, "setting up network \(attachment.network.name): \(error)")
-      }
-    }
-    // Cache files of setups killed mid-write are swept by the next success (only files no live writer holds).
-    AtomicFile.removeStaleTemporaryFiles(in: "\(configuration.cacheDirectory)/results")
-    return statuses
   }
 
   // MARK: Teardown

@@ -54,15 +54,14 @@ public actor CNINetworkBackend {
     return snapshot.networks + [defaultNetwork()]
   }
 
-  /// The default network, in memory only: it is never written.
+  /// The default network, in memory only: it is never written, and its config list is made only for a setup on it.
   func defaultNetwork() -> StoredNetwork {
     let subnet = configuration.defaultSubnet
     let network = Network(
       name: configuration.defaultNetworkName, id: NetworkID.of(name: configuration.defaultNetworkName),
       driver: "bridge", networkInterface: configuration.defaultNetworkInterface, created: .now(),
       subnets: [Subnet(subnet: subnet, gateway: subnet.firstHost)], ipamOptions: ["driver": "host-local"])
-    let list = PodmanConflist.configList(for: network, dnsPluginAvailable: false)
-    return StoredNetwork(network: network, path: nil, configList: list)
+    return StoredNetwork(network: network, path: nil, configList: nil)
   }
 
   func lookup(_ nameOrID: String) throws(NetworkError) -> StoredNetwork {

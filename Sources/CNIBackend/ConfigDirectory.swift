@@ -20,7 +20,8 @@ final class StoredNetwork: Sendable {
   /// The file it came from; nil for the in-memory default network.
   let path: String?
   /// The parsed config list, handed to the CNI runtime for setup and teardown; nil when the network came from the
-  /// index, which keeps no config lists (``ConfigDirectory/configList(of:)`` reads it then).
+  /// index, which keeps no config lists, and for the default network, which has no file
+  /// (``ConfigDirectory/configList(of:)`` makes it then).
   let configList: JSONValue?
 
   init(network: Network, path: String?, configList: JSONValue?) {
@@ -242,8 +243,9 @@ struct ConfigDirectory: Sendable {
   /// The config list of `stored`: kept from the scan, or read from its file when the network came from the index.
   func configList(of stored: StoredNetwork) throws(NetworkError) -> JSONValue {
     if let list = stored.configList { return list }
+    // The in-memory default network: its list is what `create` would write for it.
     guard let filePath = stored.path else {
-      throw NetworkError(.io, "network \(stored.network.name) has no config file")
+      return PodmanConflist.configList(for: stored.network, dnsPluginAvailable: false)
     }
     let root: JSONValue
     do {

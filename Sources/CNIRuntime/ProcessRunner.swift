@@ -109,14 +109,14 @@ final class RunControl: Sendable {
 /// Runs child processes for the plugin executor: spawn through the C shim, feed stdin, capture stdout and stderr
 /// concurrently, enforce the timeout, reap.
 ///
-/// Each run blocks a dedicated OS thread in poll(2), never a Swift-concurrency thread.
+/// Each run blocks an OS thread of ``OSThreadPool/shared`` in poll(2), never a Swift-concurrency thread.
 enum ProcessRunner {
   static func run(_ request: ProcessRequest) async throws -> ProcessOutput {
     let control = RunControl()
     return try await withTaskCancellationHandler {
       try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutput, any Error>) in
         do {
-          try OSThread.start {
+          try OSThreadPool.shared.run {
             continuation.resume(with: Result { try runBlocking(request, control: control) })
           }
         } catch {

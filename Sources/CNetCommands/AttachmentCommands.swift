@@ -83,7 +83,7 @@ struct Teardown: AsyncParsableCommand {
 /// reflection, which costs about 2 ms of a 4 ms start, most of cnet's overhead over the raw plugin chain
 /// (BENCHMARKS.md). ``parse(_:)`` reads plain spellings only. Anything else returns nil and goes to ArgumentParser,
 /// which stays the definition of both commands, their help and their errors: help and version flags, a flag missing
-/// from ``flags``, a value that is missing, empty or starts with a dash, a single-valued option given twice, `--`,
+/// from ``Slot``, a value that is missing, empty or starts with a dash, a single-valued option given twice, `--`,
 /// a wrong number of paths, or settings that fail validation. `AttachmentInvocationTests` holds the table to
 /// ArgumentParser's definition (from `--experimental-dump-help`) and both parsers to the same results.
 struct AttachmentInvocation: Equatable, Sendable {
@@ -95,28 +95,51 @@ struct AttachmentInvocation: Equatable, Sendable {
   var namespacePath: String
 
   /// Where a flag's value goes.
-  enum Slot: CaseIterable, Sendable {
+  enum Slot: Int, CaseIterable, Sendable {
     case backend, configDir, pluginDir, cacheDir, runDir, pluginTimeout, logLevel
     case containerID, containerName, network, publish
 
     /// Global options may also come before the subcommand (`movingGlobalOptions`).
-    var isGlobal: Bool {
+    var isGlobal: Bool { rawValue <= Slot.logLevel.rawValue }
+
+    var isRepeating: Bool { self == .pluginDir || self == .network || self == .publish }
+
+    /// Every spelling of the option; none of them is a flag without a value.
+    var spellings: [String] {
       switch self {
-      case .backend, .configDir, .pluginDir, .cacheDir, .runDir, .pluginTimeout, .logLevel: true
-      case .containerID, .containerName, .network, .publish: false
+      case .backend: ["--backend"]
+      case .configDir: ["--config-dir"]
+      case .pluginDir: ["--plugin-dir"]
+      case .cacheDir: ["--cache-dir"]
+      case .runDir: ["--run-dir"]
+      case .pluginTimeout: ["--plugin-timeout"]
+      case .logLevel: ["--log-level"]
+      case .containerID: ["--container-id"]
+      case .containerName: ["--container-name"]
+      case .network: ["--network"]
+      case .publish: ["-p", "--publish"]
       }
     }
 
-    var isRepeating: Bool { self == .pluginDir || self == .network || self == .publish }
+    /// The option `spelling` names. A switch rather than a dictionary: a process that runs one command would
+    /// otherwise build the dictionary's generic metadata at start-up just for this.
+    init?(spelling: String) {
+      switch spelling {
+      case "--backend": self = .backend
+      case "--config-dir": self = .configDir
+      case "--plugin-dir": self = .pluginDir
+      case "--cache-dir": self = .cacheDir
+      case "--run-dir": self = .runDir
+      case "--plugin-timeout": self = .pluginTimeout
+      case "--log-level": self = .logLevel
+      case "--container-id": self = .containerID
+      case "--container-name": self = .containerName
+      case "--network": self = .network
+      case "-p", "--publish": self = .publish
+      default: return nil
+      }
+    }
   }
-
-  /// Every spelling of every option both commands take; none of them is a flag without a value.
-  static let flags: [String: Slot] = [
-    "--backend": .backend, "--config-dir": .configDir, "--plugin-dir": .pluginDir, "--cache-dir": .cacheDir,
-    "--run-dir": .runDir, "--plugin-timeout": .pluginTimeout, "--log-level": .logLevel,
-    "--container-id": .containerID, "--container-name": .containerName, "--network": .network,
-    "--publish": .publish, "-p": .publish,
-  ]
 
   /// The invocation `arguments` (without the program name) spell, or nil when ArgumentParser must read them.
   static func parse(_ arguments: [String]) -> AttachmentInvocation? {
@@ -127,7 +150,7 @@ struct AttachmentInvocation: Equatable, Sendable {
     var network: [String] = []
     var publish: [String] = []
     var paths: [String] = []
-    var seen: Set<String> = []
+    var seen: UInt32 = 0  // one bit per single-valued slot given
     var index = 0
     while index < arguments.count {
       let argument = arguments[index]
@@ -147,13 +170,16 @@ struct AttachmentInvocation: Equatable, Sendable {
         name = String(argument[..<equals])
         value = String(argument[argument.index(after: equals)...])
       }
-      guard let slot = flags[name], slot.isGlobal || kind != nil else { return nil }
+      guard let slot = Slot(spelling: name), slot.isGlobal || kind != nil else { return nil }
       if value == nil, index < arguments.count {
         value = arguments[index]
         index += 1
       }
       guard let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
-      guard slot.isRepeating || seen.insert(name).inserted else { return nil }
+      if !slot.isRepeating {
+        guard seen & (1 << slot.rawValue) == 0 else { return nil }
+        seen |= 1 << slot.rawValue
+      }
       switch slot {
       case .backend: global.backend = value
       case .configDir: global.configDir = value

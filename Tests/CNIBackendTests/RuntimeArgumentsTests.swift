@@ -73,4 +73,18 @@ import Testing
     #expect(several.plugins[1].raw["ipam"] == nil)
     #expect(stored.configList == root)
   }
+
+  /// The default network has no file; its config list is made when a setup asks for it, as `create` would write it.
+  @Test func defaultNetworksListIsMadeOnDemand() async throws {
+    let stored = await backend.defaultNetwork()
+    #expect(stored.path == nil && stored.configList == nil)
+    let list = try backend.configList(for: stored, staticIPCount: 1)
+    #expect(list.name == "podman")
+    #expect(list.plugins.map(\.type) == ["bridge", "portmap", "firewall", "tuning"])
+    #expect(list.plugins[0].raw["bridge"] == .string("cni-podman0"))
+    #expect(
+      list.plugins[0].raw["ipam"]?["ranges"]?.arrayValue?.first?.arrayValue?.first?["subnet"] == .string("10.88.0.0/16")
+    )
+    #expect(list.plugins[0].raw["ipam"]?["dataDir"] == .string("/tmp/ipam-data"))
+  }
 }

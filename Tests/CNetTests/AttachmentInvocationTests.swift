@@ -114,12 +114,19 @@ import Testing
       default: Issue.record("unexpected argument kind in \(argument)")
       }
     }
-    #expect(options == AttachmentInvocation.flags.mapValues(\.isRepeating))
+    var table: [String: Bool] = [:]
+    for slot in AttachmentInvocation.Slot.allCases {
+      for spelling in slot.spellings {
+        #expect(AttachmentInvocation.Slot(spelling: spelling) == slot)
+        table[spelling] = slot.isRepeating
+      }
+    }
+    #expect(options == table)
     // Flags without a value are help and version only, and those are ArgumentParser's to answer.
     #expect(flags == ["--version", "-h", "--help"])
     #expect(positionals == 1)
-    let globals = Set(AttachmentInvocation.flags.filter { $0.value.isGlobal }.keys)
-    let moved = movingGlobalOptions(globals.sorted().flatMap { [$0, "v"] } + [command])
+    let globals = AttachmentInvocation.Slot.allCases.filter(\.isGlobal).flatMap(\.spellings)
+    let moved = movingGlobalOptions(globals.flatMap { [$0, "v"] } + [command])
     #expect(moved.first == command, "every global option may come before the subcommand")
   }
 }
