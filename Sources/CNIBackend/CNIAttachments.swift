@@ -25,7 +25,9 @@ extension CNINetworkBackend {
     guard NetworkNamespace.isNetworkNamespace(namespacePath) else {
       throw NetworkError(.invalidArgument, "\(namespacePath) is not a network namespace")
     }
-    // lo comes up while the plugins run: neither needs the other, and entering the namespace takes a thread.
+    // lo comes up while the plugins run: neither needs the other, and entering the namespace takes a thread. If it
+    // fails, which the namespace check above leaves unlikely, everything attached is rolled back as after a plugin
+    // failure.
     async let loopback: Void = Self.bringLoopbackUp(in: namespacePath)
     var attached: [Attachment] = []
     var statuses: [String: StatusBlock] = [:]
@@ -43,9 +45,9 @@ extension CNINetworkBackend {
     for attachment in plan {
       do {
         let result = try await runtime.addNetworkList(attachment.list, attachment.runtime)
-        attached.append(attachment)
         statuses[attachment.network.name] = try Self.statusBlock(
           from: result, namespacePath: namespacePath, ifName: attachment.runtime.ifName)
+        attached.append(attachment)
       } catch {
         // The failing network is undone too: its earlier plugins may have created interfaces, reservations or
         // rules before the failure.

@@ -68,10 +68,17 @@ struct GlobalSettings: Equatable, Sendable {
   static var defaultPluginTimeout: Double { Double(env("CNET_PLUGIN_TIMEOUT") ?? "") ?? 60 }
   static var defaultLogLevel: String { env("CNET_LOG_LEVEL") ?? "warn" }
 
+  /// A year: longer than any plugin should run, far below what milliseconds in an `Int64` hold.
+  static let maximumPluginTimeout: Double = 365 * 24 * 3600
+
   /// What is wrong with these values, as the one line the user sees; nil when they are valid.
   var problem: String? {
     if !["cni", "netavark"].contains(backend) { return "unknown backend \(backend): use cni or netavark" }
+    // Bounded, so that the conversion to milliseconds cannot overflow (`inf` and `1e300` are numbers too).
     if !(pluginTimeout > 0) { return "--plugin-timeout must be positive" }
+    if !(pluginTimeout <= Self.maximumPluginTimeout) {
+      return "--plugin-timeout must be at most \(Int(Self.maximumPluginTimeout)) seconds"
+    }
     if Self.levels[logLevel] == nil { return "--log-level must be error, warn, info or debug" }
     return nil
   }

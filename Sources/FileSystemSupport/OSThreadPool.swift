@@ -82,8 +82,13 @@ public final class OSThreadPool: @unchecked Sendable {
     } catch {
       pthread_mutex_lock(mutex)
       liveThreads -= 1
-      // Leave no job behind that no thread will take; the caller learns of it from the error.
-      jobs.removeAll { $0.number == number }
+      // While the lock was released, a thread that finished its own job may have taken this one: then it runs, and
+      // the caller must not hear of a failure. Otherwise no thread will take it, and it must not stay behind.
+      guard let index = jobs.firstIndex(where: { $0.number == number }) else {
+        pthread_mutex_unlock(mutex)
+        return
+      }
+      jobs.remove(at: index)
       pthread_mutex_unlock(mutex)
       throw error
     }

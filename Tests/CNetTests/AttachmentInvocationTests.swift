@@ -69,6 +69,8 @@ import Testing
     ["--container-id", "c", "setup", "/ns"],
     ["setup", "--container-id", "c", "--plugin-timeout", "soon", "/ns"],
     ["setup", "--container-id", "c", "--plugin-timeout", "0", "/ns"],
+    ["setup", "--container-id", "c", "--plugin-timeout", "inf", "/ns"],
+    ["setup", "--container-id", "c", "--plugin-timeout", "nan", "/ns"],
     ["setup", "--container-id", "c", "--log-level", "loud", "/ns"],
     ["setup", "--container-id", "c", "--backend", "docker", "/ns"],
     ["setup", "--container-id", "c", "--network", "-n", "/ns"],

@@ -95,6 +95,11 @@ import Testing
     (["ls", "--backend", "docker"], "Error: unknown backend docker: use cni or netavark"),
     (["ls", "--log-level", "loud"], "Error: --log-level must be error, warn, info or debug"),
     (["ls", "--plugin-timeout", "0"], "Error: --plugin-timeout must be positive"),
+    (["ls", "--plugin-timeout", "inf"], "Error: --plugin-timeout must be at most 31536000 seconds"),
+    (
+      ["setup", "--plugin-timeout", "1e300", "--container-id", "c", "/ns"],
+      "Error: --plugin-timeout must be at most 31536000 seconds"
+    ),
     (["ls", "--plugin-timeout", "soon"], "Error: The value 'soon' is invalid for '--plugin-timeout <plugin-timeout>'"),
   ]
 
