@@ -14,13 +14,19 @@ enum CNetBinary {
 }
 
 /// One test's private world for `cnet`: its own config, cache and host-local directories (so nothing touches
-/// /etc/cni/net.d or /var/lib/cni), and a clean environment without the caller's CNET_* variables.
+/// /etc/cni/net.d or /var/lib/cni, not even a command that names no directory), and a clean environment without the
+/// caller's CNET_* variables.
 struct CNetSandbox {
   let root: TemporaryDirectory
   let binary: String
   var configDir: String { root.appending("config") }
   var cacheDir: String { root.appending("cache") }
   var hostLocalDir: String { root.appending("ipam") }
+  /// Where a command that names no directory reads networks and keeps its cache (CNET_CONFIG_DIR, CNET_CACHE_DIR),
+  /// instead of /etc/cni/net.d and /var/lib/cni; kept apart from `configDir`, so that tests of those variables
+  /// still tell them from the defaults.
+  var defaultConfigDir: String { root.appending("default-config") }
+  var defaultCacheDir: String { root.appending("default-cache") }
   /// CNET_HOST_NETNS for the commands, when the test runs plugins.
   var hostNamespace: String?
 
@@ -39,6 +45,8 @@ struct CNetSandbox {
   func environment(_ extra: [String: String] = [:]) -> [String: String] {
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CNET_") }
     environment["CNET_HOST_LOCAL_DIR"] = hostLocalDir
+    environment["CNET_CONFIG_DIR"] = defaultConfigDir
+    environment["CNET_CACHE_DIR"] = defaultCacheDir
     if let hostNamespace { environment["CNET_HOST_NETNS"] = hostNamespace }
     environment.merge(extra) { $1 }
     return environment

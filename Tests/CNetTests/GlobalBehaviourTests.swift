@@ -153,6 +153,9 @@ import Testing
         #expect(result.status == 0, "cnet \(arguments): \(result.stderr)")
         #expect(result.stdout == expected, "cnet \(arguments)")
       }
+      // The commands above named no cache directory: their network index went to the sandbox's default, which
+      // stands in for /var/lib/cni.
+      #expect(FileManager.default.fileExists(atPath: "\(cnet.defaultCacheDir)/cnet"))
       let exists = try cnet.raw(["--config-dir", cnet.configDir, "exists", name])
       #expect(exists.status == 0)
       let removed = try cnet.raw(["--config-dir", cnet.configDir, "rm", name])
