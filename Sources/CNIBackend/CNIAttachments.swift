@@ -21,6 +21,7 @@ extension CNINetworkBackend {
   // MARK: Setup
 
   public func setup(namespacePath: String, options: NetworkOptions) async throws -> [String: StatusBlock] {
+    runtime.warmUp()
     let plan = try prepare(namespacePath: namespacePath, options: options)
     guard NetworkNamespace.isNetworkNamespace(namespacePath) else {
       throw NetworkError(.invalidArgument, "\(namespacePath) is not a network namespace")
@@ -84,6 +85,7 @@ extension CNINetworkBackend {
   // MARK: Teardown
 
   public func teardown(namespacePath: String, options: NetworkOptions) async throws {
+    runtime.warmUp()
     let plan = try prepare(namespacePath: namespacePath, options: options, forTeardown: true)
     // Read once: each lookup scans the whole results directory.
     let cachedAttachments = runtime.cachedAttachments(containerID: options.containerID)

@@ -65,4 +65,20 @@ import Testing
     try pool.run { done.signal() }
     #expect(done.wait(timeout: .now() + 10) == .success)
   }
+
+  /// A prestarted thread takes the next job; a second prestart with one already waiting starts nothing.
+  @Test func prestartedThreadTakesTheNextJob() throws {
+    let pool = OSThreadPool(idleLifetime: 60)
+    pool.prestart()
+    pool.prestart()
+    #expect(pool.threadCount == 1)
+    #expect(eventually { pool.idleThreadCount == 1 })
+    let done = DispatchSemaphore(value: 0)
+    try pool.run { done.signal() }
+    #expect(done.wait(timeout: .now() + 10) == .success)
+    #expect(pool.threadCount == 1)
+    #expect(eventually { pool.idleThreadCount == 1 })
+    pool.prestart(3)
+    #expect(pool.threadCount == 3)
+  }
 }
