@@ -31,6 +31,7 @@ public struct CNIConfig: Sendable {
   /// Starts a thread for the next plugin run now, so that a chain prepared meanwhile need not wait for one to start
   /// (≈ 0.3 ms on the project's 2-core machines). Cheap when an idle one exists.
   public func warmUp() {
+    guard !PluginThreading.blocksCallingThread else { return }
     OSThreadPool.shared.prestart()
   }
 

@@ -74,7 +74,8 @@ public struct CNet: AsyncParsableCommand {
     let outcome = BlockingOutcome()
     WaitingThreadExecutor.run {
       do {
-        try await body()
+        // The main thread is the command's alone: plugin runs may block it rather than hand off to another thread.
+        try await PluginThreading.$blocksCallingThread.withValue(true) { try await body() }
         outcome.status = 0
       } catch {
         outcome.status = exitStatus(reporting: error)

@@ -58,7 +58,15 @@ import Testing
       ])
   }
 
-  @Test func pluginReceivesEnvironmentAndStdin() async throws {
+  /// Every run below also blocks the calling thread instead of a pooled one (`PluginThreading`, as `cnet` runs).
+  @Test(arguments: [false, true])
+  func pluginReceivesEnvironmentAndStdin(blocksCallingThread: Bool) async throws {
+    try await PluginThreading.$blocksCallingThread.withValue(blocksCallingThread) {
+      try await receivesEnvironmentAndStdin()
+    }
+  }
+
+  func receivesEnvironmentAndStdin() async throws {
     try await withFakePlugins { plugins in
       try plugins.installRecorder("rec", result: "{}")
       let invocation = PluginInvocation(
@@ -94,8 +102,14 @@ import Testing
     ("kill -9 $$", "cni plugin p failed with no error message: signal: killed", nil),
   ]
 
-  @Test(arguments: 0..<failures.count)
-  func failuresAreReportedLikePodman(index: Int) async throws {
+  @Test(arguments: 0..<failures.count, [false, true])
+  func failuresAreReportedLikePodman(index: Int, blocksCallingThread: Bool) async throws {
+    try await PluginThreading.$blocksCallingThread.withValue(blocksCallingThread) {
+      try await failureIsReportedLikePodman(index: index)
+    }
+  }
+
+  func failureIsReportedLikePodman(index: Int) async throws {
     let (script, expected, code) = Self.failures[index]
     try await withFakePlugins { plugins in
       try plugins.install("p", script)
@@ -184,7 +198,14 @@ import Testing
     }
   }
 
-  @Test(.timeLimit(.minutes(1))) func timeoutKillsTheWholeProcessGroup() async throws {
+  @Test(.timeLimit(.minutes(1)), arguments: [false, true])
+  func timeoutKillsTheWholeProcessGroup(blocksCallingThread: Bool) async throws {
+    try await PluginThreading.$blocksCallingThread.withValue(blocksCallingThread) {
+      try await timeoutKillsTheGroup()
+    }
+  }
+
+  func timeoutKillsTheGroup() async throws {
     try await withFakePlugins { plugins in
       let pidFile = plugins.root.appending("grandchild.pid")
       try plugins.install("slow", "sleep 60 & echo $! > '\(pidFile)'; sleep 60")
@@ -219,7 +240,14 @@ import Testing
     }
   }
 
-  @Test(.timeLimit(.minutes(1))) func aGrandchildHoldingThePipesDoesNotHoldUs() async throws {
+  @Test(.timeLimit(.minutes(1)), arguments: [false, true])
+  func aGrandchildHoldingThePipesDoesNotHoldUs(blocksCallingThread: Bool) async throws {
+    try await PluginThreading.$blocksCallingThread.withValue(blocksCallingThread) {
+      try await grandchildDoesNotHoldUs()
+    }
+  }
+
+  func grandchildDoesNotHoldUs() async throws {
     try await withFakePlugins { plugins in
       let pidFile = plugins.root.appending("daemon.pid")
       try plugins.install("forker", "sleep 60 & echo $! > '\(pidFile)'; echo '{}'; exit 0")
