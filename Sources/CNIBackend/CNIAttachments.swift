@@ -173,11 +173,14 @@ extension CNINetworkBackend {
           plugin["capabilities"] = .object(capabilities)
         }
       }
-      if let dataDirectory = configuration.hostLocalDataDirectory,
-        var ipam = plugin["ipam"]?.objectValue, ipam["type"]?.stringValue == "host-local"
-      {
-        ipam["dataDir"] = .string(dataDirectory)
-        plugin["ipam"] = .object(ipam)
+      if let dataDirectory = configuration.hostLocalDataDirectory {
+        if var ipam = plugin["ipam"]?.objectValue, ipam["type"]?.stringValue == "host-local" {
+          ipam["dataDir"] = .string(dataDirectory)
+          plugin["ipam"] = .object(ipam)
+        }
+        if plugin["type"]?.stringValue == "tuning", plugin["dataDir"] == nil {
+          plugin["dataDir"] = .string("\(dataDirectory)/.tuning")
+        }
       }
       plugins[index] = .object(plugin)
     }

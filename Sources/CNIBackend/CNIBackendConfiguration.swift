@@ -12,7 +12,9 @@ public struct CNIBackendConfiguration: Sendable {
   /// The lock that serialises changes; Podman's for the same directory unless set.
   public var lockPath: String
   /// host-local's reservation directory; nil keeps the plugin's default (/var/lib/cni/networks). When set, it is
-  /// handed to host-local at run time and never written into config files.
+  /// handed to host-local at run time and never written into config files, and tuning keeps its backups (by default
+  /// in /run/cni/tuning) in its subdirectory `.tuning` (no network name starts with a dot), so that a sandbox of
+  /// this directory holds every file the plugins write.
   public var hostLocalDataDirectory: String?
   /// How long one plugin may run before its process group is killed.
   public var pluginTimeout: Duration

@@ -86,5 +86,7 @@ import Testing
       list.plugins[0].raw["ipam"]?["ranges"]?.arrayValue?.first?.arrayValue?.first?["subnet"] == .string("10.88.0.0/16")
     )
     #expect(list.plugins[0].raw["ipam"]?["dataDir"] == .string("/tmp/ipam-data"))
+    // tuning's backups go beside the reservations, not to /run/cni/tuning.
+    #expect(list.plugins[3].raw["dataDir"] == .string("/tmp/ipam-data/.tuning"))
   }
 }

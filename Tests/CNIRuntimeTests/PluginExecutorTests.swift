@@ -61,9 +61,7 @@ import Testing
   /// Every run below also blocks the calling thread instead of a pooled one (`PluginThreading`, as `cnet` runs).
   @Test(arguments: [false, true])
   func pluginReceivesEnvironmentAndStdin(blocksCallingThread: Bool) async throws {
-    try await PluginThreading.$blocksCallingThread.withValue(blocksCallingThread) {
-      try await receivesEnvironmentAndStdin()
-    }
+    try await runs(blocking: blocksCallingThread) { try await Self().receivesEnvironmentAndStdin() }
   }
 
   func receivesEnvironmentAndStdin() async throws {
@@ -104,9 +102,7 @@ import Testing
 
   @Test(arguments: 0..<failures.count, [false, true])
   func failuresAreReportedLikePodman(index: Int, blocksCallingThread: Bool) async throws {
-    try await PluginThreading.$blocksCallingThread.withValue(blocksCallingThread) {
-      try await failureIsReportedLikePodman(index: index)
-    }
+    try await runs(blocking: blocksCallingThread) { try await Self().failureIsReportedLikePodman(index: index) }
   }
 
   func failureIsReportedLikePodman(index: Int) async throws {
@@ -200,9 +196,7 @@ import Testing
 
   @Test(.timeLimit(.minutes(1)), arguments: [false, true])
   func timeoutKillsTheWholeProcessGroup(blocksCallingThread: Bool) async throws {
-    try await PluginThreading.$blocksCallingThread.withValue(blocksCallingThread) {
-      try await timeoutKillsTheGroup()
-    }
+    try await runs(blocking: blocksCallingThread) { try await Self().timeoutKillsTheGroup() }
   }
 
   func timeoutKillsTheGroup() async throws {
@@ -220,15 +214,20 @@ import Testing
     }
   }
 
-  @Test(.timeLimit(.minutes(1))) func cancellationKillsThePlugin() async throws {
+  @Test(.timeLimit(.minutes(1)), arguments: [false, true])
+  func cancellationKillsThePlugin(blocksCallingThread: Bool) async throws {
     try await withFakePlugins { plugins in
       let pidFile = plugins.root.appending("plugin.pid")
       try plugins.install("hang", "echo $$ > '\(pidFile)'; sleep 60")
       let executor = plugins.executor()
       let task = Task {
-        try await executor.execute("hang", invocation: PluginInvocation(command: .add), stdin: [])
+        try await runs(blocking: blocksCallingThread) {
+          _ = try await executor.execute("hang", invocation: PluginInvocation(command: .add), stdin: [])
+        }
       }
-      while !FileManager.default.fileExists(atPath: pidFile) { try await Task.sleep(for: .milliseconds(10)) }
+      while Int32((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmed ?? "") == nil {
+        try await Task.sleep(for: .milliseconds(10))
+      }
       task.cancel()
       await #expect {
         _ = try await task.value
@@ -242,9 +241,7 @@ import Testing
 
   @Test(.timeLimit(.minutes(1)), arguments: [false, true])
   func aGrandchildHoldingThePipesDoesNotHoldUs(blocksCallingThread: Bool) async throws {
-    try await PluginThreading.$blocksCallingThread.withValue(blocksCallingThread) {
-      try await grandchildDoesNotHoldUs()
-    }
+    try await runs(blocking: blocksCallingThread) { try await Self().grandchildDoesNotHoldUs() }
   }
 
   func grandchildDoesNotHoldUs() async throws {
@@ -320,6 +317,15 @@ import Testing
 }
 
 /// Whether a process is gone (or a zombie): SIGKILL is asynchronous, so give the kernel a moment.
+/// Runs `body` as `cnet` runs commands when `blocking`: on a thread of its own, which plugin runs block
+/// (`PluginThreading`); otherwise on the shared pool, plugin runs waiting on pooled threads.
+func runs(blocking: Bool, _ body: @escaping @Sendable () async throws -> Void) async throws {
+  guard blocking else { return try await body() }
+  try await DedicatedThreadExecutor.run {
+    try await PluginThreading.$blocksCallingThread.withValue(true) { try await body() }
+  }
+}
+
 func processIsGone(_ pid: Int32) async -> Bool {
   for _ in 0..<200 {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }

@@ -44,7 +44,7 @@ struct RealPluginRig {
           """
       case .portmap: return #"{"type":"portmap","capabilities":{"portMappings":true}}"#
       case .firewall: return #"{"type":"firewall","backend":"iptables"}"#
-      case .tuning: return #"{"type":"tuning","mtu":1400}"#
+      case .tuning: return #"{"type":"tuning","mtu":1400,"dataDir":"\#(dataDirectory)/.tuning"}"#
       }
     }
     return try NetworkConfigList(
