@@ -2,6 +2,7 @@ import ArgumentParser
 import CNIRuntime
 import ContainerNetworkCore
 import Dispatch
+import FileSystemSupport
 import FoundationEssentials
 
 #if canImport(Glibc)
@@ -34,7 +35,7 @@ public struct CNet: AsyncParsableCommand {
   /// Parses the command line, runs the command, and returns the process exit status.
   ///
   /// Everything runs on the calling thread (the main thread): parsing, and the command's task through
-  /// ``WaitingThreadExecutor``. `setup` and `teardown` in their usual spellings skip ArgumentParser
+  /// ``SerialThreadExecutor``. `setup` and `teardown` in their usual spellings skip ArgumentParser
   /// (``AttachmentInvocation``).
   ///
   /// An `async` main ends the main thread with `pthread_exit`; in a static executable its stack unwinding first
@@ -69,10 +70,10 @@ public struct CNet: AsyncParsableCommand {
     }
   }
 
-  /// Runs `body` as a task on the calling thread (``WaitingThreadExecutor``) and returns the exit status.
+  /// Runs `body` as a task on the calling thread (``SerialThreadExecutor``) and returns the exit status.
   private static func waitingFor(_ body: sending @escaping () async throws -> Void) -> Int32 {
     let outcome = BlockingOutcome()
-    WaitingThreadExecutor.run {
+    SerialThreadExecutor.runOnCallingThread {
       do {
         // The main thread is the command's alone: plugin runs may block it rather than hand off to another thread.
         try await PluginThreading.$blocksCallingThread.withValue(true) { try await body() }
@@ -139,7 +140,7 @@ func movingGlobalOptions(_ arguments: [String]) -> [String] {
   return [arguments[index]] + leading + arguments[(index + 1)...]
 }
 
-/// The status a command's task hands back to the thread that ran it (``WaitingThreadExecutor``).
+/// The status a command's task hands back to the thread that ran it (``SerialThreadExecutor``).
 private final class BlockingOutcome: @unchecked Sendable {
   var status: Int32 = 0
 }

@@ -1,3 +1,4 @@
+import FileSystemSupport
 import Foundation
 import Logging
 import OrderedJSON
@@ -321,7 +322,7 @@ import Testing
 /// (`PluginThreading`); otherwise on the shared pool, plugin runs waiting on pooled threads.
 func runs(blocking: Bool, _ body: @escaping @Sendable () async throws -> Void) async throws {
   guard blocking else { return try await body() }
-  try await DedicatedThreadExecutor.run {
+  try await SerialThreadExecutor.withOwnThread {
     try await PluginThreading.$blocksCallingThread.withValue(true) { try await body() }
   }
 }

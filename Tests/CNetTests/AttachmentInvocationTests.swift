@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import TestSupport
 import Testing
 
@@ -130,51 +129,5 @@ import Testing
     let globals = AttachmentInvocation.Slot.allCases.filter(\.isGlobal).flatMap(\.spellings)
     let moved = movingGlobalOptions(globals.flatMap { [$0, "v"] } + [command])
     #expect(moved.first == command, "every global option may come before the subcommand")
-  }
-}
-
-/// The executor `cnet` runs its commands on: the waiting thread runs every job, including those that continuations
-/// resumed from other threads and actor calls bring back.
-@Suite struct WaitingThreadExecutorTests {
-  actor Counter {
-    var value = 0
-    func increment() -> (Int, pthread_t) {
-      value += 1
-      return (value, pthread_self())
-    }
-  }
-
-  @Test func runsEveryJobOnTheWaitingThread() throws {
-    let caller = pthread_self()
-    let observed = Mutex<[pthread_t]>([])
-    let counter = Counter()
-    WaitingThreadExecutor.run {
-      observed.withLock { $0.append(pthread_self()) }
-      for _ in 0..<20 {
-        let fromElsewhere: pthread_t = await withCheckedContinuation { continuation in
-          var thread = pthread_t()
-          let box = Unmanaged.passRetained(ContinuationBox(continuation))
-          pthread_create(
-            &thread, nil,
-            { raw in
-              let box = Unmanaged<ContinuationBox>.fromOpaque(raw!).takeRetainedValue()
-              box.continuation.resume(returning: pthread_self())
-              return nil
-            }, box.toOpaque())
-          pthread_detach(thread)
-        }
-        let (_, actorThread) = await counter.increment()
-        observed.withLock { $0 += [pthread_self(), actorThread] }
-        #expect(pthread_equal(fromElsewhere, caller) == 0, "the continuation was resumed on another thread")
-      }
-    }
-    let threads = observed.withLock { $0 }
-    #expect(threads.count == 41)
-    #expect(threads.allSatisfy { pthread_equal($0, caller) != 0 })
-  }
-
-  final class ContinuationBox: @unchecked Sendable {
-    let continuation: CheckedContinuation<pthread_t, Never>
-    init(_ continuation: CheckedContinuation<pthread_t, Never>) { self.continuation = continuation }
   }
 }
