@@ -121,8 +121,10 @@ struct AttachmentInvocation: Equatable, Sendable {
       }
     }
 
-    /// The option `spelling` names. A switch rather than a dictionary: a process that runs one command would
-    /// otherwise build the dictionary's generic metadata at start-up just for this.
+    /// The option `spelling` names. A switch that repeats ``spellings`` rather than a dictionary or a search of
+    /// `allCases`: either makes the runtime build generic metadata and look up conformances at start-up, and
+    /// searching `allCases` measured 0.3–0.4 ms more per `cnet teardown` (hyperfine, 400 runs). The test
+    /// `flagsAreArgumentParsersFlags` holds the two tables together.
     init?(spelling: String) {
       switch spelling {
       case "--backend": self = .backend
