@@ -156,7 +156,8 @@ let package = Package(
     .testTarget(
       name: "ReliabilityTests",
       dependencies: [
-        "cnet", "cnet-soak", "CNIBackend", "ContainerNetworkCore", "FileSystemSupport", "NetworkAddress", "TestSupport",
+        "cnet", "cnet-soak", "CNIBackend", "CNetShim", "ContainerNetworkCore", "FileSystemSupport", "NetworkAddress",
+        "TestSupport",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings

@@ -26,54 +26,85 @@ extension CNINetworkBackend {
     guard NetworkNamespace.isNetworkNamespace(namespacePath) else {
       throw NetworkError(.invalidArgument, "\(namespacePath) is not a network namespace")
     }
-    // lo comes up while the plugins run: neither needs the other, and entering the namespace takes a thread. If it
-    // fails, which the namespace check above leaves unlikely, everything attached is rolled back as after a plugin
-    // failure.
-    async let loopback: Void = Self.bringLoopbackUp(in: namespacePath)
+    // A rollback runs DEL, and DEL removes whatever the names designate: it must never meet an attachment this call
+    // did not make. So an existing one is refused before any plugin runs, never attached over.
+    try refuseExistingAttachments(plan, containerID: options.containerID)
+    let present = try await Self.prepareNamespace(namespacePath, interfaces: plan.map(\.runtime.ifName))
+    if let interface = present.first {
+      throw NetworkError(
+        .alreadyExists,
+        "interface \(interface) already exists in network namespace \(namespacePath): choose another interface_name, or tear down the attachment that made it"
+      )
+    }
     var attached: [Attachment] = []
     var statuses: [String: StatusBlock] = [:]
-    // Undoes everything this call attached, in reverse order.
-    func rollBack(_ attachments: [Attachment]) async {
-      for done in attachments.reversed() {
-        do {
-          try await runtime.deleteNetworkList(done.list, done.runtime)
-        } catch {
-          configuration.logger.warning(
-            "rollback of network \(done.network.name) for container \(options.containerID) failed: \(error)")
-        }
-      }
-    }
     for attachment in plan {
       do {
+        if Task.isCancelled { throw CNIError(.cancelled, message: "setup was cancelled") }
         let result = try await runtime.addNetworkList(attachment.list, attachment.runtime)
+        // From here on the attachment is ours to undo, even if its status cannot be built.
+        attached.append(attachment)
         statuses[attachment.network.name] = try Self.statusBlock(
           from: result, namespacePath: namespacePath, ifName: attachment.runtime.ifName)
-        attached.append(attachment)
       } catch {
         // The failing network is undone too: its earlier plugins may have created interfaces, reservations or
         // rules before the failure.
-        await rollBack(attached + [attachment])
-        throw NetworkError(.pluginFailed, "setting up network \(attachment.network.name): \(error)")
+        let undo = attached.last?.network.name == attachment.network.name ? attached : attached + [attachment]
+        let rollbackFailures = await rollBack(undo)
+        let cancelled = (error as? CNIError)?.kind == .cancelled
+        var message =
+          cancelled
+          ? "setup of container \(options.containerID) was cancelled on network \(attachment.network.name) and rolled back"
+          : "setting up network \(attachment.network.name): \(error)"
+        for failure in rollbackFailures { message += "; \(failure)" }
+        throw NetworkError(cancelled ? .cancelled : .pluginFailed, message)
       }
-    }
-    do {
-      try await loopback
-    } catch {
-      await rollBack(attached)
-      throw error
     }
     // Cache files of setups killed mid-write are swept by the next success (only files no live writer holds).
     AtomicFile.removeStaleTemporaryFiles(in: "\(configuration.cacheDirectory)/results")
     return statuses
   }
 
-  /// Brings up lo in the namespace, as Podman does for every container.
-  private static func bringLoopbackUp(in namespacePath: String) async throws(NetworkError) {
+  /// Undoes `attachments` in reverse order, every one of them even when some fail; returns the failures.
+  private func rollBack(_ attachments: [Attachment]) async -> [String] {
+    var failures: [String] = []
+    for done in attachments.reversed() {
+      do {
+        try await runtime.deleteNetworkList(done.list, done.runtime)
+      } catch {
+        // Reported in the setup's error, not logged as well: one line per failure.
+        failures.append("rolling back network \(done.network.name) failed: \(error)")
+      }
+    }
+    return failures
+  }
+
+  /// Throws when the container is attached to one of the planned networks already, or was being attached by a
+  /// setup that never finished (its entry is recorded before the first plugin runs).
+  private nonisolated func refuseExistingAttachments(_ plan: [Attachment], containerID: String) throws(NetworkError) {
+    for attachment in plan {
+      guard
+        let existing = runtime.cachedAttachments(network: attachment.network.name, containerID: containerID).first
+      else { continue }
+      let state = existing.resultJSON == nil ? "a setup of it was interrupted" : "interface \(existing.ifName)"
+      throw NetworkError(
+        .alreadyExists,
+        "container \(containerID) is already attached to network \(attachment.network.name) (\(state)): tear it down first"
+      )
+    }
+  }
+
+  /// Brings lo up in the namespace, as Podman does for every container, and returns which of `interfaces` exist
+  /// there already.
+  private static func prepareNamespace(_ namespacePath: String, interfaces: [String]) async throws(NetworkError)
+    -> [String]
+  {
     do {
-      try await NetworkNamespace.run(in: namespacePath) {
+      return try await NetworkNamespace.run(in: namespacePath) {
         if cnet_link_set_up("lo") != 0 {
           throw NetworkError(.io, "cannot bring lo up in \(namespacePath): \(String(cString: strerror(errno)))")
         }
+        return interfaces.filter { if_nametoindex($0) != 0 }
       }
     } catch let error as NetworkError {
       throw error
@@ -128,16 +159,26 @@ extension CNINetworkBackend {
     namespacePath: String, options: NetworkOptions, forTeardown: Bool = false
   ) throws -> [Attachment] {
     guard !namespacePath.isEmpty else { throw NetworkError(.invalidArgument, "namespace path must not be empty") }
-    if !forTeardown {
-      guard FileManager.default.fileExists(atPath: namespacePath) else {
-        throw NetworkError(.invalidArgument, "namespace path \(namespacePath) does not exist")
+    var info = stat()
+    if stat(namespacePath, &info) != 0 {
+      let code = errno
+      if !forTeardown || (code != ENOENT && code != ENOTDIR) {
+        let reason = code == ENOENT || code == ENOTDIR ? "does not exist" : String(cString: strerror(code))
+        throw NetworkError(.invalidArgument, "namespace path \(namespacePath): \(reason)")
       }
+    } else if NetworkNamespace.isCurrent(namespacePath)
+      || configuration.hostNamespacePath.map({ NetworkNamespace.isSame(namespacePath, as: $0) }) == true
+    {
+      throw NetworkError(
+        .invalidArgument,
+        "namespace path \(namespacePath) is the host's own network namespace, not a container's: refusing to change it")
     }
     var options = options
     SetupValidation.assignDefaultInterfaceNames(&options.networks)
     var networks: [String: Network] = [:]
     var stored: [String: StoredNetwork] = [:]
-    for name in options.networks.keys {
+    // In the caller's order, so that among several unknown networks the first one given is named.
+    for name in SetupValidation.orderedNetworkNames(options.networks) {
       let found = try lookup(name)
       // The caller may name a network by ID; key everything by its name from here on.
       if found.network.name != name {
@@ -148,8 +189,18 @@ extension CNINetworkBackend {
     }
     try SetupValidation.validate(options, networks: networks)
     var plan: [Attachment] = []
-    for (name, perNetwork) in options.networks.sorted(by: { $0.value.interfaceName < $1.value.interfaceName }) {
+    for name in SetupValidation.orderedNetworkNames(options.networks) {
+      let perNetwork = options.networks[name]!
       let entry = stored[name]!
+      // libcni's cache file is <network>-<container ID>-<interface>: a name the file system refuses would fail the
+      // setup after its plugins ran, with nothing recorded to undo them.
+      let cacheName = "\(name)-\(options.containerID)-\(perNetwork.interfaceName)"
+      if cacheName.utf8.count > 255 {
+        throw NetworkError(
+          .invalidArgument,
+          "container ID \(NameValidation.displayed(options.containerID)) is too long for network \(name): the result cache file name would be \(cacheName.utf8.count) bytes, over the 255 the file system allows"
+        )
+      }
       let list = try configList(for: entry, staticIPCount: perNetwork.staticIPs.count)
       let runtimeConf = runtimeConfiguration(
         namespacePath: namespacePath, options: options, network: name, perNetwork: perNetwork)

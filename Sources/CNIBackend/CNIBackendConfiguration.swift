@@ -18,6 +18,10 @@ public struct CNIBackendConfiguration: Sendable {
   public var hostLocalDataDirectory: String?
   /// How long one plugin may run before its process group is killed.
   public var pluginTimeout: Duration
+  /// How long a change (create, rm, prune) waits for ``lockPath`` before it fails with an error naming the lock.
+  /// Podman waits forever; a holder that never lets go (a stuck process, a reader holding a shared lock) must not
+  /// hang every later change without a word.
+  public var lockTimeout: Duration = .seconds(30)
   /// Run plugins, and look at host interfaces, in this network namespace instead of ours (a rootless or test
   /// "host" namespace). nil means the current namespace.
   public var hostNamespacePath: String?

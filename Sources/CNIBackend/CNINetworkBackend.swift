@@ -7,6 +7,10 @@ import Logging
 import NetworkAddress
 import NetworkNamespace
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// The ``ContainerNetwork`` backend that stores networks as Podman's CNI config lists and attaches containers by
 /// running CNI plugins.
 ///
@@ -75,7 +79,12 @@ public actor CNINetworkBackend {
     try makeDirectories(configuration.configDirectory)
     let lock: FileLock
     do {
-      lock = try await FileLock.acquire(path: configuration.lockPath)
+      lock = try await FileLock.acquire(path: configuration.lockPath, timeout: configuration.lockTimeout)
+    } catch  where error.errno == ETIMEDOUT {
+      throw NetworkError(
+        .timedOut,
+        "timed out after \(configuration.lockTimeout) waiting for the lock \(configuration.lockPath): another process holds it"
+      )
     } catch {
       throw NetworkError(.io, "cannot lock \(configuration.lockPath): \(error)")
     }
@@ -116,7 +125,21 @@ public actor CNINetworkBackend {
         warn: { logger.warning("\($0)") })
       let network = try creation.complete(request)
       let bytes = PodmanConflist.fileContents(for: network, dnsPluginAvailable: true)
+      // The reader skips larger files: a network written bigger would be invisible to ls, inspect and rm.
+      guard Int64(bytes.count) <= ConfigDirectory.maximumFileSize else {
+        throw NetworkError(
+          .invalidArgument,
+          "network \(network.name) would be written as \(bytes.count / 1024) KiB, over the \(ConfigDirectory.maximumFileSize / 1024) KiB a config file may have: use fewer or shorter labels and options"
+        )
+      }
       let path = "\(configuration.configDirectory)/\(network.name).conflist"
+      // A file of that name that the scan skipped (broken, too large, not a regular file) is the user's to fix, not
+      // ours to overwrite.
+      if access(path, F_OK) == 0 || errno != ENOENT {
+        throw NetworkError(
+          .alreadyExists,
+          "network name \(network.name) is taken by \(path), which is not a readable network: fix or remove that file")
+      }
       do {
         try AtomicFile.write(bytes, to: path, mode: 0o644)
       } catch {

@@ -43,15 +43,26 @@ public struct CNIConfig: Sendable {
 
   /// Runs ADD through the chain in order, each plugin receiving the previous result, and caches the final one.
   ///
-  /// A failure caches nothing and leaves whatever earlier plugins did in place: the caller must DEL.
+  /// Unlike libcni, the cache entry is written before the first plugin runs (without a result) and again after each
+  /// plugin with the result so far, so that a DEL after a failure, a cancellation or a SIGKILL at any point hands the
+  /// plugins what they need to find their work (the firewall plugin, for one, finds its rules only by the
+  /// addresses in prevResult). A failure leaves that partial entry and whatever earlier plugins did in place: the
+  /// caller must DEL, which removes both.
+  ///
+  /// Cancelling the calling task kills the running plugin's process group and throws ``CNIError/Kind/cancelled``.
   @discardableResult
   public func addNetworkList(_ list: NetworkConfigList, _ runtime: RuntimeConf) async throws(CNIError) -> CNIResult {
     let version = try await effectiveVersion(of: list)
     let invocation = PluginInvocation(
       command: .add, containerID: runtime.containerID, netns: runtime.netns, ifName: runtime.ifName,
       cniArgs: try runtime.cniArgsString())
+    let resultCache = cache(for: runtime)
+    try resultCache.write(network: list.name, runtime: runtime, config: list.bytes, result: nil)
     var previous: CNIResult?
-    for plugin in list.plugins {
+    for (index, plugin) in list.plugins.enumerated() {
+      if index > 0, let previous {
+        try resultCache.write(network: list.name, runtime: runtime, config: list.bytes, result: previous)
+      }
       let prevResult = try previous?.converted(to: version).json
       let stdin = plugin.stdin(
         networkName: list.name, cniVersion: version, prevResult: prevResult, capabilityArgs: runtime.capabilityArgs)
@@ -69,7 +80,7 @@ public struct CNIConfig: Sendable {
     }
     // The list is never empty, so the loop produced a result.
     let result = previous!
-    try cache(for: runtime).write(network: list.name, runtime: runtime, config: list.bytes, result: result)
+    try resultCache.write(network: list.name, runtime: runtime, config: list.bytes, result: result)
     return result
   }
 
@@ -79,8 +90,14 @@ public struct CNIConfig: Sendable {
   ///
   /// The cached CNI_ARGS and capability arguments of the ADD replace `runtime`'s (Podman does the same, so that
   /// e.g. portmap finds its rules), and each plugin receives the cached result as prevResult. With no cache the
-  /// chain still runs with `runtime`'s arguments: plugins treat DEL of unknown attachments as success. A failed
-  /// DEL keeps the cache for the retry.
+  /// chain still runs with `runtime`'s arguments: plugins treat DEL of unknown attachments as success.
+  ///
+  /// Unlike libcni, which stops at the first failing plugin, every plugin's DEL runs: a broken plugin late in the
+  /// chain must not keep the earlier ones from releasing the interface and the address. The failures are thrown
+  /// together (the first one's kind, code and plugin; every message), and the cache stays for the retry.
+  ///
+  /// DEL is cleanup: cancelling the calling task does not stop it (each plugin is still bounded by the timeout), so
+  /// that a cancelled or interrupted caller never leaves half an attachment behind.
   public func deleteNetworkList(_ list: NetworkConfigList, _ runtime: RuntimeConf) async throws(CNIError) {
     let version = try await effectiveVersion(of: list)
     let resultCache = cache(for: runtime)
@@ -98,12 +115,19 @@ public struct CNIConfig: Sendable {
     let invocation = PluginInvocation(
       command: .del, containerID: runtime.containerID, netns: runtime.netns, ifName: runtime.ifName,
       cniArgs: try effective.cniArgsString())
+    var failures: [CNIError] = []
     for plugin in list.plugins.reversed() {
       let stdin = plugin.stdin(
         networkName: list.name, cniVersion: version, prevResult: prevResult,
         capabilityArgs: effective.capabilityArgs)
-      _ = try await executor.execute(plugin.type, invocation: invocation, stdin: JSONValue.object(stdin).serialized())
+      do throws(CNIError) {
+        _ = try await executor.execute(
+          plugin.type, invocation: invocation, stdin: JSONValue.object(stdin).serialized())
+      } catch {
+        failures.append(error)
+      }
     }
+    if let combined = CNIError.combining(failures) { throw combined }
     try resultCache.delete(network: list.name, containerID: runtime.containerID, ifName: runtime.ifName)
   }
 
@@ -263,6 +287,11 @@ public struct CNIConfig: Sendable {
   /// The cached attachments, of one container or (nil) of all; read from the files' content.
   public func cachedAttachments(containerID: String?) -> [CachedAttachment] {
     ResultCache(directory: cacheDirectory).attachments(containerID: containerID)
+  }
+
+  /// The cached attachments of one container on one network (normally one; a setup in progress or killed counts).
+  public func cachedAttachments(network: String, containerID: String) -> [CachedAttachment] {
+    ResultCache(directory: cacheDirectory).attachments(network: network, containerID: containerID)
   }
 
   /// The cached ADD result of one attachment, in the version it was stored in; nil when there is none.

@@ -62,6 +62,8 @@ public struct CNIError: Error, Sendable, CustomStringConvertible {
   public var stdout: String?
   /// What the plugin wrote to stderr, possibly truncated.
   public var stderr: String?
+  /// Further failures of the same operation, when it ran on after this one (every plugin's DEL runs).
+  public var alsoFailed: [CNIError] = []
 
   public init(
     _ kind: Kind, plugin: String? = nil, code: Code? = nil, message: String, details: String? = nil,
@@ -79,6 +81,14 @@ public struct CNIError: Error, Sendable, CustomStringConvertible {
   public var description: String {
     var text = message
     if let details, !details.isEmpty { text += ": \(details)" }
+    for other in alsoFailed { text += "; \(other.description)" }
     return text
+  }
+
+  /// The first of `failures` with the rest as ``alsoFailed``; nil when there are none.
+  public static func combining(_ failures: [CNIError]) -> CNIError? {
+    guard var first = failures.first else { return nil }
+    first.alsoFailed += failures.dropFirst()
+    return first
   }
 }

@@ -43,8 +43,8 @@ public struct PluginInvocation: Sendable, Hashable {
 /// Finds and runs CNI plugin binaries: the part of libcni's `invoke` package.
 ///
 /// Each plugin runs directly (no shell) in its own process group, optionally inside another network namespace,
-/// with its stdin fed and its stdout and stderr captured concurrently. A timeout or the cancellation of the calling
-/// task kills the whole group.
+/// with its stdin fed and its stdout and stderr captured concurrently. A timeout, or the cancellation of the calling
+/// task for any command but DEL and GC (cleanup runs to its end), kills the whole group.
 public struct PluginExecutor: Sendable {
   /// Directories searched in order for a plugin binary; also passed to plugins as CNI_PATH.
   public var pluginDirectories: [String]
@@ -96,9 +96,10 @@ public struct PluginExecutor: Sendable {
   func execute(_ type: String, path: String, invocation: PluginInvocation, stdin: [UInt8]) async throws(CNIError)
     -> [UInt8]
   {
-    let request = ProcessRequest(
+    var request = ProcessRequest(
       path: path, arguments: [path], environment: environment(for: invocation), stdin: stdin,
       namespacePath: pluginNamespacePath, timeout: timeout, maximumOutputBytes: maximumOutputBytes)
+    request.cancellable = invocation.command != .del && invocation.command != .gc
     let output: ProcessOutput
     do {
       output = try await ProcessRunner.run(request)

@@ -72,6 +72,9 @@ struct ProcessRequest: Sendable {
   /// Attempts for an exec that fails with ETXTBSY (a plugin binary that another process is still writing, or whose
   /// write descriptor a concurrently forked child briefly inherited): 8 attempts wait up to 0.72 s in all.
   var textBusyAttempts = 8
+  /// Whether cancelling the calling task kills the child. Cleanup (DEL, GC) is not: it runs to its end or its
+  /// timeout, so that whoever cancels never leaves half an attachment behind.
+  var cancellable = true
 }
 
 /// Lets a cancellation handler on any thread stop a run that is blocked in poll on its own thread.
@@ -125,25 +128,25 @@ public enum PluginThreading {
 enum ProcessRunner {
   static func run(_ request: ProcessRequest) async throws -> ProcessOutput {
     let control = RunControl()
-    if PluginThreading.blocksCallingThread {
-      return try await withTaskCancellationHandler {
-        try runBlocking(request, control: control)
-      } onCancel: {
-        control.cancel()
-      }
-    }
+    guard request.cancellable else { return try await wait(for: request, control: control) }
     return try await withTaskCancellationHandler {
-      try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutput, any Error>) in
-        do {
-          try OSThreadPool.shared.run {
-            continuation.resume(with: Result { try runBlocking(request, control: control) })
-          }
-        } catch {
-          continuation.resume(throwing: error)
-        }
-      }
+      try await wait(for: request, control: control)
     } onCancel: {
       control.cancel()
+    }
+  }
+
+  /// Runs the child on the calling thread when it may block, else on a pooled thread the task waits for.
+  private static func wait(for request: ProcessRequest, control: RunControl) async throws -> ProcessOutput {
+    if PluginThreading.blocksCallingThread { return try runBlocking(request, control: control) }
+    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutput, any Error>) in
+      do {
+        try OSThreadPool.shared.run {
+          continuation.resume(with: Result { try runBlocking(request, control: control) })
+        }
+      } catch {
+        continuation.resume(throwing: error)
+      }
     }
   }
 

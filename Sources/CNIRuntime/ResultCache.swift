@@ -50,8 +50,10 @@ struct ResultCache: Sendable {
     "\(resultsDirectory)/\(network)-\(containerID)-\(ifName)"
   }
 
+  /// Writes the entry of one attachment; without a result it records an ADD about to run (libcni's readers take a
+  /// missing result as none).
   func write(
-    network: String, runtime: RuntimeConf, config: [UInt8], result: CNIResult
+    network: String, runtime: RuntimeConf, config: [UInt8], result: CNIResult?
   ) throws(CNIError) {
     var object = JSONObject()
     object["kind"] = .string(Self.kind)
@@ -69,7 +71,7 @@ struct ResultCache: Sendable {
       for key in runtime.capabilityArgs.keys.sorted() { capabilities[key] = runtime.capabilityArgs[key] }
       object["capabilityArgs"] = .object(capabilities)
     }
-    object["result"] = result.json
+    if let result { object["result"] = result.json }
     let target = path(network: network, containerID: runtime.containerID, ifName: runtime.ifName)
     do {
       try makeDirectories(resultsDirectory, mode: 0o700)
@@ -125,6 +127,19 @@ struct ResultCache: Sendable {
     if unlink(target) != 0 && errno != ENOENT {
       throw CNIError(
         .cacheFailure, message: "failed to remove cached result \(target)", details: String(cString: strerror(errno)))
+    }
+  }
+
+  /// The attachments of one container on one network, whatever their interface: found by file name (one directory
+  /// listing, no file read but the candidates') and confirmed by content, since names and IDs may contain `-`.
+  func attachments(network: String, containerID: String) -> [CachedAttachment] {
+    let prefix = "\(network)-\(containerID)-"
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: resultsDirectory) else { return [] }
+    return names.filter { $0.hasPrefix(prefix) }.sorted().compactMap { name -> CachedAttachment? in
+      guard let attachment = try? read(path: "\(resultsDirectory)/\(name)"),
+        attachment.networkName == network && attachment.containerID == containerID
+      else { return nil }
+      return attachment
     }
   }
 

@@ -188,9 +188,7 @@ struct AttachmentInvocation: Equatable, Sendable {
       case .pluginDir: global.pluginDirs.append(value)
       case .cacheDir: global.cacheDir = value
       case .runDir: global.runDir = value
-      case .pluginTimeout:
-        guard let seconds = Double(value) else { return nil }
-        global.pluginTimeout = seconds
+      case .pluginTimeout: global.pluginTimeout = value
       case .logLevel: global.logLevel = value
       case .containerID: containerID = value
       case .containerName: containerName = value

@@ -47,7 +47,7 @@ public struct CNet: AsyncParsableCommand {
     // A reader that goes away must not kill us with SIGPIPE; writes then fail with EPIPE instead.
     signal(SIGPIPE, SIG_IGN)
     if let invocation = AttachmentInvocation.parse(arguments) {
-      return waitingFor { try await invocation.run() }
+      return waitingFor(interruptible: true) { try await invocation.run() }
     }
     let command: ParsableCommand
     do {
@@ -64,24 +64,34 @@ public struct CNet: AsyncParsableCommand {
         return exitStatus(reporting: error)
       }
     }
-    return waitingFor {
+    return waitingFor(interruptible: command is Setup || command is Teardown) {
       var command = asyncCommand
       try await command.run()
     }
   }
 
   /// Runs `body` as a task on the calling thread (``SerialThreadExecutor``) and returns the exit status.
-  private static func waitingFor(_ body: sending @escaping () async throws -> Void) -> Int32 {
+  ///
+  /// An `interruptible` command (setup, teardown) is cancelled by SIGINT, SIGTERM or SIGHUP instead of dying
+  /// (``InterruptWatcher``), and then exits with 128 + the signal's number, as if the signal had ended it, but only
+  /// after undoing or finishing its work.
+  private static func waitingFor(
+    interruptible: Bool = false, _ body: sending @escaping () async throws -> Void
+  ) -> Int32 {
     let outcome = BlockingOutcome()
-    SerialThreadExecutor.runOnCallingThread {
-      do {
-        // The main thread is the command's alone: plugin runs may block it rather than hand off to another thread.
-        try await PluginThreading.$blocksCallingThread.withValue(true) { try await body() }
-        outcome.status = 0
-      } catch {
-        outcome.status = exitStatus(reporting: error)
-      }
-    }
+    let watcher = interruptible ? InterruptWatcher() : nil
+    SerialThreadExecutor.runOnCallingThread(
+      {
+        do {
+          // The main thread is the command's alone: plugin runs may block it rather than hand off to another thread.
+          try await PluginThreading.$blocksCallingThread.withValue(true) { try await body() }
+          outcome.status = 0
+        } catch {
+          outcome.status = exitStatus(reporting: error)
+        }
+      },
+      started: { task in watcher?.cancelOnSignal(task) })
+    if let signal = watcher?.received { return 128 + signal }
     return outcome.status
   }
 
@@ -110,7 +120,8 @@ public struct CNet: AsyncParsableCommand {
       if code.rawValue == ExitCode.validationFailure.rawValue {
         writeStandardError(message + "\n")
       } else {
-        printError(message)
+        // ArgumentParser already says "Error: " for errors it does not know (a system call's, say).
+        printError(message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
       }
       return 125
     }

@@ -28,10 +28,11 @@ struct GlobalOptions: ParsableArguments {
   @Option(name: .customLong("run-dir"), help: "netavark state directory (env CNET_RUN_DIR).")
   var runDir: String = GlobalSettings.defaultRunDir
 
+  // Text, not Double: Double's own parser reads 0x10 as 16 and accepts inf and nan (``GlobalSettings/seconds(_:)``).
   @Option(
     name: .customLong("plugin-timeout"), help: "Seconds a plugin may run before it is killed (env CNET_PLUGIN_TIMEOUT)."
   )
-  var pluginTimeout: Double = GlobalSettings.defaultPluginTimeout
+  var pluginTimeout: String = GlobalSettings.defaultPluginTimeout
 
   @Option(name: .customLong("log-level"), help: "error, warn, info or debug (env CNET_LOG_LEVEL).")
   var logLevel: String = GlobalSettings.defaultLogLevel
@@ -65,7 +66,7 @@ struct GlobalSettings: Equatable, Sendable {
   static var defaultConfigDir: String { env("CNET_CONFIG_DIR") ?? CNIBackendConfiguration.defaultConfigDirectory }
   static var defaultCacheDir: String { env("CNET_CACHE_DIR") ?? "/var/lib/cni" }
   static var defaultRunDir: String { env("CNET_RUN_DIR") ?? "/run/containers/networks" }
-  static var defaultPluginTimeout: Double { Double(env("CNET_PLUGIN_TIMEOUT") ?? "") ?? 60 }
+  static var defaultPluginTimeout: String { env("CNET_PLUGIN_TIMEOUT") ?? "60" }
   static var defaultLogLevel: String { env("CNET_LOG_LEVEL") ?? "warn" }
 
   /// A year: longer than any plugin should run, far below what milliseconds in an `Int64` hold.
@@ -74,13 +75,23 @@ struct GlobalSettings: Equatable, Sendable {
   /// What is wrong with these values, as the one line the user sees; nil when they are valid.
   var problem: String? {
     if !["cni", "netavark"].contains(backend) { return "unknown backend \(backend): use cni or netavark" }
-    // Bounded, so that the conversion to milliseconds cannot overflow (`inf` and `1e300` are numbers too).
-    if !(pluginTimeout > 0) { return "--plugin-timeout must be positive" }
-    if !(pluginTimeout <= Self.maximumPluginTimeout) {
+    guard let timeout = Self.seconds(pluginTimeout) else {
+      return "--plugin-timeout \(pluginTimeout) is not a number of seconds such as 60 or 2.5"
+    }
+    if !(timeout > 0) { return "--plugin-timeout must be positive" }
+    // Bounded, so that the conversion to milliseconds cannot overflow.
+    if !(timeout <= Self.maximumPluginTimeout) {
       return "--plugin-timeout must be at most \(Int(Self.maximumPluginTimeout)) seconds"
     }
     if Self.levels[logLevel] == nil { return "--log-level must be error, warn, info or debug" }
     return nil
+  }
+
+  /// Decimal seconds, digits with an optional fraction; nil for anything else (hex, exponents, signs, inf, nan).
+  static func seconds(_ text: String) -> Double? {
+    let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+    let decimal = parts.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (48...57).contains($0) } }
+    return decimal ? Double(text) : nil
   }
 
   /// host-local's reservation directory; only the environment sets it (CNET_HOST_LOCAL_DIR), for tests and benchmarks.
@@ -114,7 +125,8 @@ struct GlobalSettings: Equatable, Sendable {
     let configuration = CNIBackendConfiguration(
       configDirectory: configDir, pluginDirectories: pluginDirectories, cacheDirectory: cacheDir,
       hostLocalDataDirectory: hostLocalDirectory,
-      pluginTimeout: .milliseconds(Int64(pluginTimeout * 1000)), hostNamespacePath: hostNamespace, logger: logger)
+      pluginTimeout: .milliseconds(Int64((Self.seconds(pluginTimeout) ?? 60) * 1000)), hostNamespacePath: hostNamespace,
+      logger: logger)
     return CNINetworkBackend(configuration: configuration)
   }
 }

@@ -30,6 +30,8 @@ struct Run: AsyncParsableCommand {
     guard let executable = arguments.first else { throw ValidationError("run needs a command after --") }
     let path = try Self.resolve(executable)
     let id = containerID ?? Self.randomID()
+    // The namespace file is named after the ID: an ID with `/` or `..` would create it anywhere.
+    try NameValidation.validateContainerID(id)
     let attachment = AttachmentSettings(
       containerID: id, containerName: name ?? "cnet-\(id.prefix(12))", network: network, publish: publish)
     let backend = try global.makeBackend()

@@ -6,7 +6,7 @@ public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
   public enum Code: String, Hashable, Sendable {
     /// No network has the given name or ID.
     case notFound
-    /// The name is taken.
+    /// The name is taken, or the container is already attached (to that network, or by that interface name).
     case alreadyExists
     /// An ID prefix matches more than one network.
     case ambiguous
@@ -24,6 +24,10 @@ public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
     case pluginFailed
     /// Reading or writing a file, or a system call, failed.
     case io
+    /// The operation was cancelled (the task, or a signal to `cnet`) and what it had done was undone.
+    case cancelled
+    /// Waiting for a lock or a helper took longer than allowed.
+    case timedOut
   }
 
   public var code: Code

@@ -21,6 +21,11 @@ public enum SetupValidation {
         throw NetworkError(.invalidArgument, "interface name on network \(name) is empty")
       }
       try NameValidation.validateInterfaceName(perNetwork.interfaceName)
+      // Every namespace has lo already: the plugin would fail late, after IPAM had reserved an address.
+      guard perNetwork.interfaceName != "lo" else {
+        throw NetworkError(
+          .invalidArgument, "interface name lo on network \(name) is the namespace's loopback: choose another name")
+      }
       if let other = interfaceOwners[perNetwork.interfaceName] {
         throw NetworkError(
           .invalidArgument,
@@ -102,6 +107,22 @@ public enum SetupValidation {
           }
         }
       }
+    }
+  }
+
+  /// The networks of `networks` in interface order (eth0, eth1, …, eth9, eth10: numbers compare as numbers), which
+  /// is the order a caller that left the names to ``assignDefaultInterfaceNames(_:order:)`` gave them in.
+  public static func orderedNetworkNames(_ networks: [String: PerNetworkOptions]) -> [String] {
+    func key(_ name: String) -> (prefix: Substring, number: Int) {
+      let interface = networks[name]!.interfaceName
+      let digits = interface.reversed().prefix(while: \.isNumber).count
+      return (interface.dropLast(digits), Int(interface.suffix(digits)) ?? -1)
+    }
+    return networks.keys.sorted { left, right in
+      let (a, b) = (key(left), key(right))
+      if a.prefix != b.prefix { return a.prefix < b.prefix }
+      if a.number != b.number { return a.number < b.number }
+      return left < right
     }
   }
 

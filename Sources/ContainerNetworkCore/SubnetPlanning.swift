@@ -60,8 +60,19 @@ public enum SubnetPlanning {
     networks.flatMap { $0.subnets.map(\.subnet) }
   }
 
+  /// The longest prefix that still leaves an address for a container besides the network address and gateway: the
+  /// rule of host-local, which refuses longer ones at the first setup ("too small to allocate from"). Podman writes
+  /// such networks and fails later; refusing them at create names the cause where the user made it.
+  public static func longestUsablePrefix(isIPv6: Bool) -> Int { isIPv6 ? 126 : 30 }
+
   static func check(_ subnet: Subnet, against used: [IPNetwork]) throws(NetworkError) {
     let range = subnet.subnet
+    let longest = longestUsablePrefix(isIPv6: range.isIPv6)
+    if range.prefixLength > longest {
+      throw NetworkError(
+        .invalidArgument,
+        "subnet \(range) is too small: it leaves no address for containers (use a prefix of /\(longest) or shorter)")
+    }
     if let gateway = subnet.gateway, !range.contains(gateway) {
       throw NetworkError(.invalidArgument, "gateway \(gateway) not in subnet \(range)")
     }

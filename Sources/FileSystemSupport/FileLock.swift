@@ -13,7 +13,8 @@ import Dispatch
 ///
 /// It is an open-file-description lock, which conflicts with the fcntl record locks Podman takes on the same file,
 /// so both tools exclude each other. The kernel drops it with the process, so a process killed with SIGKILL never
-/// leaves a lock held. The lock file itself stays; it is created 0644 so that it is never world-writable.
+/// leaves a lock held. The lock file itself stays. It is created 0600, and an existing one of ours loses its group
+/// and other bits: anyone who can open it can hold a shared lock on it and so stop every change.
 public final class FileLock: Sendable {
   public let path: String
   private let fd: Int32
@@ -25,8 +26,7 @@ public final class FileLock: Sendable {
 
   /// Blocks until the exclusive lock on `path` is ours, creating the file (and its directory) when missing.
   public static func acquire(path: String) throws(SystemCallError) -> FileLock {
-    try makeDirectories(AtomicFile.parentDirectory(of: path))
-    let fd = try retryingOnInterrupt("open", path: path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+    let fd = try openLockFile(path)
     do {
       try retryingOnInterrupt("lock", path: path) { cnet_ofd_lock(fd, 1) }
     } catch {
@@ -36,28 +36,53 @@ public final class FileLock: Sendable {
     return FileLock(path: path, fd: fd)
   }
 
-  /// Waits for the lock without blocking a Swift-concurrency thread: a blocked pool thread could starve the very
-  /// task that holds the lock. The uncontended case takes the lock at once; otherwise a Dispatch thread waits.
-  public static func acquire(path: String) async throws -> FileLock {
-    try makeDirectories(AtomicFile.parentDirectory(of: path))
-    let fd = try retryingOnInterrupt("open", path: path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) }
+  /// Waits for the lock, at most `timeout`, without blocking a Swift-concurrency thread: a blocked pool thread could
+  /// starve the very task that holds the lock. The uncontended case takes the lock at once; otherwise a Dispatch
+  /// thread tries again, at growing intervals up to 20 ms, until the lock is free or the time is up.
+  ///
+  /// - Throws: ``SystemCallError`` with `ETIMEDOUT` when another process held the lock for all of `timeout`.
+  public static func acquire(path: String, timeout: Duration) async throws(SystemCallError) -> FileLock {
+    let fd = try openLockFile(path)
     if cnet_ofd_trylock(fd, 1) == 0 { return FileLock(path: path, fd: fd) }
     let code = errno
     guard code == EAGAIN || code == EACCES || code == EINTR else {
       close(fd)
       throw SystemCallError(call: "lock", path: path, errno: code)
     }
-    return try await withCheckedThrowingContinuation { continuation in
+    let deadline = ContinuousClock.now + timeout
+    let outcome: Result<FileLock, SystemCallError> = await withCheckedContinuation { continuation in
       DispatchQueue.global().async {
-        do {
-          try retryingOnInterrupt("lock", path: path) { cnet_ofd_lock(fd, 1) }
-          continuation.resume(returning: FileLock(path: path, fd: fd))
-        } catch {
-          close(fd)
-          continuation.resume(throwing: error)
+        var pause: UInt32 = 500
+        while true {
+          if cnet_ofd_trylock(fd, 1) == 0 {
+            return continuation.resume(returning: .success(FileLock(path: path, fd: fd)))
+          }
+          let code = errno
+          let failure: Int32? =
+            code == EAGAIN || code == EACCES || code == EINTR
+            ? (ContinuousClock.now < deadline ? nil : ETIMEDOUT) : code
+          if let failure {
+            close(fd)
+            return continuation.resume(returning: .failure(SystemCallError(call: "lock", path: path, errno: failure)))
+          }
+          usleep(pause)
+          pause = min(pause * 2, 20_000)
         }
       }
     }
+    return try outcome.get()
+  }
+
+  /// Opens (creating when missing, with its directory) the lock file, private to its owner.
+  private static func openLockFile(_ path: String) throws(SystemCallError) -> Int32 {
+    try makeDirectories(AtomicFile.parentDirectory(of: path))
+    let fd = try retryingOnInterrupt("open", path: path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
+    var info = stat()
+    if fstat(fd, &info) == 0 && info.st_uid == geteuid() && info.st_mode & 0o077 != 0 {
+      // Best effort: a file we cannot change is still locked correctly, only less safely.
+      _ = fchmod(fd, info.st_mode & 0o700)
+    }
+    return fd
   }
 
   /// Runs `body` while holding the lock on `path`.

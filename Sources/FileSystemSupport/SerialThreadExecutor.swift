@@ -42,14 +42,18 @@ public final class SerialThreadExecutor: TaskExecutor, @unchecked Sendable {
     available.signal()
   }
 
-  /// Runs `body` as a task on the calling thread and returns once it has finished.
-  public static func runOnCallingThread(_ body: sending @escaping () async -> Void) {
+  /// Runs `body` as a task on the calling thread and returns once it has finished; `started` receives the task
+  /// before its first job runs (to cancel it from elsewhere).
+  public static func runOnCallingThread(
+    _ body: sending @escaping () async -> Void, started: (Task<Void, Never>) -> Void = { _ in }
+  ) {
     let executor = SerialThreadExecutor()
-    Task.detached(executorPreference: executor) {
+    let task = Task.detached(executorPreference: executor) {
       await body()
       // The last job: `serve` finds the stop after this one has returned.
       executor.stop()
     }
+    started(task)
     executor.serve()
   }
 

@@ -21,6 +21,26 @@ public enum NetworkNamespace {
     cnet_is_network_namespace(path) == 1
   }
 
+  /// Whether the files at `first` and `second` are the same namespace (the same nsfs inode); false when either
+  /// cannot be stat'ed.
+  public static func isSame(_ first: String, as second: String) -> Bool {
+    guard let one = identity(first), let other = identity(second) else { return false }
+    return one == other
+  }
+
+  /// Whether `path` is the network namespace this process, or the calling thread, runs in: attaching it would give
+  /// the host an interface and a default route, and tearing it down could delete the host's own `eth0`.
+  public static func isCurrent(_ path: String) -> Bool {
+    isSame(path, as: "/proc/self/ns/net") || isSame(path, as: "/proc/thread-self/ns/net")
+  }
+
+  /// Device and inode: what tells namespaces apart, whichever path names them.
+  private static func identity(_ path: String) -> [UInt64]? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    return [UInt64(info.st_dev), UInt64(info.st_ino)]
+  }
+
   /// Runs `body` on a new OS thread inside the network namespace at `path`, waiting for it to finish.
   public static func run<T: Sendable>(in path: String, _ body: @escaping @Sendable () throws -> T) throws -> T {
     let fd = try openNamespace(path)

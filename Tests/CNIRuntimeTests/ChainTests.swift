@@ -85,7 +85,9 @@ import Testing
     }
   }
 
-  @Test func aFailedAddCachesNothing() async throws {
+  /// The entry is written before the first plugin and after each one, so that a DEL after any failure (or a kill)
+  /// hands the plugins the result so far; the DEL removes it.
+  @Test func aFailedAddLeavesThePartialResultForTheDEL() async throws {
     try await withFakePlugins { plugins in
       try plugins.installRecorder("first", result: Self.result040)
       try plugins.installRecorder(
@@ -100,8 +102,54 @@ import Testing
         #expect(error.code == .tryAgainLater)
       }
       #expect(try plugins.records().map(\.plugin) == ["first", "second"])
+      let partial = config.cachedAttachments(containerID: nil)
+      #expect(partial.count == 1)
+      #expect(partial.first?.resultJSON == (try JSONValue.parse(Self.result040)), "the first plugin's result")
+
+      try await config.deleteNetworkList(Self.list(), Self.runtime)
+      let deletes = try plugins.records().dropFirst(2)
+      #expect(deletes.map(\.plugin) == ["third", "second", "first"])
+      #expect(deletes.allSatisfy { $0.stdin?["prevResult"] == (try? JSONValue.parse(Self.result040)) })
       #expect(config.cachedAttachments(containerID: nil).isEmpty)
       #expect(!FileManager.default.fileExists(atPath: "\(plugins.cacheDirectory)/results/net-a-c0ffee-1-eth0"))
+    }
+  }
+
+  @Test func anAddThatFailsInTheFirstPluginLeavesAnEntryWithoutResult() async throws {
+    try await withFakePlugins { plugins in
+      try plugins.installRecorder("first", failOn: ["ADD"], failure: #"{"code":11,"msg":"busy"}"#)
+      try plugins.installRecorder("second", result: Self.result040)
+      try plugins.installRecorder("third", result: Self.result040)
+      let config = plugins.config()
+      await #expect(throws: CNIError.self) { try await config.addNetworkList(Self.list(), Self.runtime) }
+      let intent = config.cachedAttachments(containerID: nil)
+      #expect(intent.count == 1 && intent.first?.resultJSON == nil)
+      #expect(intent.first?.capabilityArgs == Self.runtime.capabilityArgs, "what DEL needs besides the result")
+    }
+  }
+
+  /// libcni stops at the first failing DEL; we run them all, so that a broken late plugin cannot keep the earlier
+  /// ones from releasing the interface and the address, and report every failure.
+  @Test func everyDELRunsAndEveryFailureIsReported() async throws {
+    try await withFakePlugins { plugins in
+      try plugins.installRecorder("first", result: Self.result040)
+      try plugins.installRecorder(
+        "second", result: Self.result040, failOn: ["DEL"], failure: #"{"code":11,"msg":"second is busy"}"#)
+      try plugins.installRecorder(
+        "third", result: Self.result040, failOn: ["DEL"], failure: #"{"code":111,"msg":"third is broken"}"#)
+      let config = plugins.config()
+      try await config.addNetworkList(Self.list(), Self.runtime)
+      do {
+        try await config.deleteNetworkList(Self.list(), Self.runtime)
+        Issue.record("expected a failure")
+      } catch let error as CNIError {
+        #expect(error.plugin == "third" && error.code?.rawValue == 111)
+        #expect(error.alsoFailed.map(\.plugin) == ["second"])
+        #expect(
+          error.description == "cni plugin third failed: third is broken; cni plugin second failed: second is busy")
+      }
+      #expect(try plugins.records().filter { $0.command == "DEL" }.map(\.plugin) == ["third", "second", "first"])
+      #expect(config.cachedAttachments(containerID: nil).count == 1, "kept for the retry")
     }
   }
 

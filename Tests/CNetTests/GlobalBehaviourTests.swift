@@ -95,12 +95,19 @@ import Testing
     (["ls", "--backend", "docker"], "Error: unknown backend docker: use cni or netavark"),
     (["ls", "--log-level", "loud"], "Error: --log-level must be error, warn, info or debug"),
     (["ls", "--plugin-timeout", "0"], "Error: --plugin-timeout must be positive"),
-    (["ls", "--plugin-timeout", "inf"], "Error: --plugin-timeout must be at most 31536000 seconds"),
+    (["ls", "--plugin-timeout", "40000000"], "Error: --plugin-timeout must be at most 31536000 seconds"),
+    (["ls", "--plugin-timeout", "inf"], "Error: --plugin-timeout inf is not a number of seconds such as 60 or 2.5"),
     (
       ["setup", "--plugin-timeout", "1e300", "--container-id", "c", "/ns"],
-      "Error: --plugin-timeout must be at most 31536000 seconds"
+      "Error: --plugin-timeout 1e300 is not a number of seconds such as 60 or 2.5"
     ),
-    (["ls", "--plugin-timeout", "soon"], "Error: The value 'soon' is invalid for '--plugin-timeout <plugin-timeout>'"),
+    // Double's parser reads hexadecimal: 0x10 was 16 seconds.
+    (["ls", "--plugin-timeout", "0x10"], "Error: --plugin-timeout 0x10 is not a number of seconds such as 60 or 2.5"),
+    (
+      ["setup", "--plugin-timeout", "0x10", "--container-id", "c", "/ns"],
+      "Error: --plugin-timeout 0x10 is not a number of seconds such as 60 or 2.5"
+    ),
+    (["ls", "--plugin-timeout", "soon"], "Error: --plugin-timeout soon is not a number of seconds such as 60 or 2.5"),
   ]
 
   /// Bad flags print a usage message on stderr, nothing on stdout, and fail.

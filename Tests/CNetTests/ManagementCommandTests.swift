@@ -27,6 +27,65 @@ import Testing
     }
   }
 
+  /// The reader skips config files over 1 MiB; create refuses to write one, so no network exists that ls, inspect
+  /// and rm cannot see, and a second create cannot write over it.
+  @Test func createRefusesANetworkTooLargeToReadBack() async throws {
+    try await withSandbox { cnet in
+      let name = UniqueName.make("big")
+      let label = String(repeating: "x", count: 120_000)
+      let labels = (0..<10).flatMap { ["--label", "l\($0)=\(label)"] }
+      let result = try cnet.cnet(["create", "--disable-dns", "--subnet", Self.uniqueSubnet()] + labels + [name])
+      #expect(result.status == 125)
+      #expect(
+        result.stderr
+          == "Error: network \(name) would be written as 1172 KiB, over the 1024 KiB a config file may have: use fewer or shorter labels and options\n"
+      )
+      #expect(!FileManager.default.fileExists(atPath: "\(cnet.configDir)/\(name).conflist"))
+      #expect(try cnet.cnet(["exists", name]).status == 1)
+    }
+  }
+
+  /// A file of the network's name that the scan skips belongs to the user: create does not write over it.
+  @Test func createDoesNotOverwriteAnUnreadableFileOfTheSameName() async throws {
+    try await withSandbox { cnet in
+      let name = UniqueName.make("brk")
+      let path = "\(cnet.configDir)/\(name).conflist"
+      try "{ not json".write(toFile: path, atomically: true, encoding: .utf8)
+      let result = try cnet.cnet(["create", "--disable-dns", name])
+      #expect(result.status == 125)
+      #expect(
+        result.stderr.hasSuffix(
+          "Error: network name \(name) is taken by \(path), which is not a readable network: fix or remove that file\n"),
+        "\(result.stderr)")
+      #expect(try String(contentsOfFile: path, encoding: .utf8) == "{ not json")
+    }
+  }
+
+  /// host-local cannot allocate from a /31 or /32 (nor /127, /128): such a network could never attach anything.
+  @Test(arguments: ["10.231.9.3/32", "10.231.9.0/31", "fd42:9::1/128", "fd42:9::/127"])
+  func createRefusesASubnetWithoutRoomForContainers(subnet: String) async throws {
+    try await withSandbox { cnet in
+      let result = try cnet.cnet(["create", "--disable-dns", "--subnet", subnet, UniqueName.make("tiny")])
+      #expect(result.status == 125)
+      #expect(result.stderr.contains("is too small: it leaves no address for containers"), "\(result.stderr)")
+      #expect(
+        try FileManager.default.contentsOfDirectory(atPath: cnet.configDir).filter { $0.hasSuffix(".conflist") } == [])
+    }
+  }
+
+  /// Among many unknown networks, the error names the first one given (the options were a dictionary, so it named
+  /// a random one).
+  @Test func setupNamesTheFirstUnknownNetwork() async throws {
+    try await withSandbox { cnet in
+      let namespace = cnet.root.appending("not-a-namespace")
+      _ = FileManager.default.createFile(atPath: namespace, contents: nil)
+      let networks = (0..<300).flatMap { ["--network", String(format: "unknown%03d", $0)] }
+      let result = try cnet.cnet(["setup", "--container-id", "u1"] + networks + [namespace])
+      #expect(result.status == 125)
+      #expect(result.stderr == "Error: unable to find network with name or ID unknown000: network not found\n")
+    }
+  }
+
   @Test func createWithEveryOptionShowsInInspect() async throws {
     try await withSandbox { cnet in
       let name = UniqueName.make("opt")

@@ -34,6 +34,24 @@ import Testing
     #expect(error?.message.contains(ip) == true)
   }
 
+  /// lo exists in every namespace: the bridge plugin failed on it only after host-local had reserved an address.
+  @Test func rejectsTheLoopbackAsInterfaceName() {
+    let error = #expect(throws: NetworkError.self) {
+      try SetupValidation.validate(options(PerNetworkOptions(interfaceName: "lo")), networks: ["web": network])
+    }
+    #expect(error?.message == "interface name lo on network web is the namespace's loopback: choose another name")
+  }
+
+  /// Interface order, numbers compared as numbers: the order a CLI gave its networks in (eth10 after eth9).
+  @Test func networksAreOrderedByInterface() {
+    var networks: [String: PerNetworkOptions] = [:]
+    let names = (0..<300).map { String(format: "n%03d", 299 - $0) }
+    for name in names { networks[name] = PerNetworkOptions() }
+    SetupValidation.assignDefaultInterfaceNames(&networks, order: names)
+    #expect(SetupValidation.orderedNetworkNames(networks) == names)
+    #expect(networks[names[10]]?.interfaceName == "eth10")
+  }
+
   @Test func rejectsTwoIPsInOneSubnet() {
     let per = PerNetworkOptions(staticIPs: [IPAddress("10.89.0.5")!, IPAddress("10.89.0.6")!], interfaceName: "eth0")
     #expect(throws: NetworkError.self) { try SetupValidation.validate(options(per), networks: ["web": network]) }

@@ -1,4 +1,5 @@
 import CNIBackend
+import CNetShim
 import ContainerNetworkCore
 import Foundation
 import NetworkAddress
@@ -18,7 +19,41 @@ import Testing
     let lock = CNIBackendConfiguration.podmanLockPath(configDirectory: sandbox.configDirectory)
     let lockMode = try #require(permissions(lock))
     #expect(lockMode & 0o002 == 0, "lock file mode \(String(lockMode, radix: 8)) is world-writable")
+    // Nobody else may even read it: a reader can hold a shared lock, and every change would wait for it.
+    #expect(lockMode == 0o600, "lock file mode \(String(lockMode, radix: 8))")
     try await backend.remove(network.name, force: false)
+  }
+
+  /// A lock file someone made readable to others loses those bits when we take it.
+  @Test func anExistingLockIsMadePrivate() async throws {
+    let sandbox = try Sandbox()
+    defer { sandbox.remove() }
+    let lock = CNIBackendConfiguration.podmanLockPath(configDirectory: sandbox.configDirectory)
+    _ = FileManager.default.createFile(atPath: lock, contents: nil, attributes: [.posixPermissions: 0o644])
+    _ = try await sandbox.backend().create(Network(name: UniqueName.make("mode"), dnsEnabled: false))
+    #expect(permissions(lock) == 0o600)
+  }
+
+  /// A holder that never lets go (here a shared lock of a reader) makes a change fail after the bounded wait, with
+  /// an error that names the lock, instead of hanging without a word.
+  @Test func aHeldLockTimesOutWithAnErrorNamingIt() async throws {
+    let sandbox = try Sandbox()
+    defer { sandbox.remove() }
+    let lock = CNIBackendConfiguration.podmanLockPath(configDirectory: sandbox.configDirectory)
+    _ = FileManager.default.createFile(atPath: lock, contents: nil, attributes: [.posixPermissions: 0o600])
+    let reader = open(lock, O_RDONLY | O_CLOEXEC)
+    defer { close(reader) }
+    #expect(cnet_ofd_lock(reader, 0) == 0)
+    var configuration = sandbox.backend().configuration
+    configuration.lockTimeout = .milliseconds(300)
+    let backend = CNINetworkBackend(configuration: configuration)
+    let error = await #expect(throws: NetworkError.self) {
+      _ = try await backend.create(Network(name: UniqueName.make("wait"), dnsEnabled: false))
+    }
+    #expect(error?.code == .timedOut)
+    #expect(
+      error?.message == "timed out after 0.3 seconds waiting for the lock \(lock): another process holds it")
+    #expect(entries(under: sandbox.configDirectory) == ["cni.lock"], "nothing was written")
   }
 
   @Test(.enabled(if: TestEnvironment.canRunRealPlugins, "needs root and the CNI plugins in /usr/lib/cni"))
