@@ -60,7 +60,7 @@ let package = Package(
     // Create, enter (on a dedicated OS thread) and remove network namespaces.
     .target(
       name: "NetworkNamespace",
-      dependencies: ["CNetShim", "FileSystemSupport"],
+      dependencies: ["CNetShim", "ContainerNetworkCore", "FileSystemSupport"],
       swiftSettings: swiftSettings
     ),
     // The ContainerNetwork backend over CNI: Podman's conflist store, setup and teardown through CNIRuntime.
@@ -129,7 +129,7 @@ let package = Package(
     ),
     .testTarget(
       name: "NetworkNamespaceTests",
-      dependencies: ["NetworkNamespace", "TestSupport"],
+      dependencies: ["ContainerNetworkCore", "NetworkNamespace", "TestSupport"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

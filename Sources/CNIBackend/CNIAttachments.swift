@@ -23,13 +23,10 @@ extension CNINetworkBackend {
   public func setup(namespacePath: String, options: NetworkOptions) async throws -> [String: StatusBlock] {
     runtime.warmUp()
     let plan = try prepare(namespacePath: namespacePath, options: options)
-    guard NetworkNamespace.isNetworkNamespace(namespacePath) else {
-      throw NetworkError(.invalidArgument, "\(namespacePath) is not a network namespace")
-    }
     // A rollback runs DEL, and DEL removes whatever the names designate: it must never meet an attachment this call
     // did not make. So an existing one is refused before any plugin runs, never attached over.
     try refuseExistingAttachments(plan, containerID: options.containerID)
-    let present = try await Self.prepareNamespace(namespacePath, interfaces: plan.map(\.runtime.ifName))
+    let present = try await namespaces.prepare(namespacePath, interfaces: plan.map(\.runtime.ifName))
     if let interface = present.first {
       throw NetworkError(
         .alreadyExists,
@@ -56,8 +53,11 @@ extension CNINetworkBackend {
           cancelled
           ? "setup of container \(options.containerID) was cancelled on network \(attachment.network.name) and rolled back"
           : "setting up network \(attachment.network.name): \(error)"
-        for failure in rollbackFailures { message += "; \(failure)" }
-        throw NetworkError(cancelled ? .cancelled : .pluginFailed, message)
+        for failure in rollbackFailures {
+          message += "; rolling back network \(failure.network) failed: \(failure.error)"
+        }
+        throw NetworkError(
+          cancelled ? .cancelled : .pluginFailed, message, causes: [error] + rollbackFailures.map(\.error))
       }
     }
     // Cache files of setups killed mid-write are swept by the next success (only files no live writer holds).
@@ -65,15 +65,15 @@ extension CNINetworkBackend {
     return statuses
   }
 
-  /// Undoes `attachments` in reverse order, every one of them even when some fail; returns the failures.
-  private func rollBack(_ attachments: [Attachment]) async -> [String] {
-    var failures: [String] = []
+  /// Undoes `attachments` in reverse order, every one of them even when some fail; returns the failures, which the
+  /// setup's error reports (not logged as well).
+  private func rollBack(_ attachments: [Attachment]) async -> [(network: String, error: CNIError)] {
+    var failures: [(network: String, error: CNIError)] = []
     for done in attachments.reversed() {
       do {
         try await runtime.deleteNetworkList(done.list, done.runtime)
       } catch {
-        // Reported in the setup's error, not logged as well: one line per failure.
-        failures.append("rolling back network \(done.network.name) failed: \(error)")
+        failures.append((done.network.name, error))
       }
     }
     return failures
@@ -94,25 +94,6 @@ extension CNINetworkBackend {
     }
   }
 
-  /// Brings lo up in the namespace, as Podman does for every container, and returns which of `interfaces` exist
-  /// there already.
-  private static func prepareNamespace(_ namespacePath: String, interfaces: [String]) async throws(NetworkError)
-    -> [String]
-  {
-    do {
-      return try await NetworkNamespace.run(in: namespacePath) {
-        if cnet_link_set_up("lo") != 0 {
-          throw NetworkError(.io, "cannot bring lo up in \(namespacePath): \(String(cString: strerror(errno)))")
-        }
-        return interfaces.filter { if_nametoindex($0) != 0 }
-      }
-    } catch let error as NetworkError {
-      throw error
-    } catch {
-      throw NetworkError(.io, "\(error)")
-    }
-  }
-
   // MARK: Teardown
 
   public func teardown(namespacePath: String, options: NetworkOptions) async throws {
@@ -120,7 +101,7 @@ extension CNINetworkBackend {
     let plan = try prepare(namespacePath: namespacePath, options: options, forTeardown: true)
     // Read once: each lookup scans the whole results directory.
     let cachedAttachments = runtime.cachedAttachments(containerID: options.containerID)
-    var failures: [String] = []
+    var failures: [(network: String, error: CNIError)] = []
     for attachment in plan.reversed() {
       var list = attachment.list
       let cached = cachedAttachments.first {
@@ -138,12 +119,14 @@ extension CNINetworkBackend {
       do {
         try await runtime.deleteNetworkList(list, attachment.runtime)
       } catch {
-        failures.append("network \(attachment.network.name): \(error)")
+        failures.append((attachment.network.name, error))
       }
     }
     if !failures.isEmpty {
+      let each = failures.map { "network \($0.network): \($0.error)" }
       throw NetworkError(
-        .pluginFailed, "tearing down container \(options.containerID): " + failures.joined(separator: "; "))
+        .pluginFailed, "tearing down container \(options.containerID): " + each.joined(separator: "; "),
+        causes: failures.map(\.error))
     }
     AtomicFile.removeStaleTemporaryFiles(in: "\(configuration.cacheDirectory)/results")
   }
@@ -158,21 +141,7 @@ extension CNINetworkBackend {
   func prepare(
     namespacePath: String, options: NetworkOptions, forTeardown: Bool = false
   ) throws -> [Attachment] {
-    guard !namespacePath.isEmpty else { throw NetworkError(.invalidArgument, "namespace path must not be empty") }
-    var info = stat()
-    if stat(namespacePath, &info) != 0 {
-      let code = errno
-      if !forTeardown || (code != ENOENT && code != ENOTDIR) {
-        let reason = code == ENOENT || code == ENOTDIR ? "does not exist" : String(cString: strerror(code))
-        throw NetworkError(.invalidArgument, "namespace path \(namespacePath): \(reason)")
-      }
-    } else if NetworkNamespace.isCurrent(namespacePath)
-      || configuration.hostNamespacePath.map({ NetworkNamespace.isSame(namespacePath, as: $0) }) == true
-    {
-      throw NetworkError(
-        .invalidArgument,
-        "namespace path \(namespacePath) is the host's own network namespace, not a container's: refusing to change it")
-    }
+    try namespaces.check(namespacePath, forTeardown: forTeardown)
     var options = options
     SetupValidation.assignDefaultInterfaceNames(&options.networks)
     var networks: [String: Network] = [:]
@@ -239,7 +208,7 @@ extension CNINetworkBackend {
     do {
       return try NetworkConfigList(object: root)
     } catch {
-      throw NetworkError(.invalidArgument, "network \(stored.network.name): \(error)")
+      throw NetworkError(.invalidArgument, "network \(stored.network.name): \(error)", causes: [error])
     }
   }
 
@@ -366,7 +335,8 @@ extension CNINetworkBackend {
         try await runtime.deleteNetworkList(list, conf)
       } catch {
         throw NetworkError(
-          .pluginFailed, "disconnecting container \(attachment.containerID) from network \(network.name): \(error)")
+          .pluginFailed, "disconnecting container \(attachment.containerID) from network \(network.name): \(error)",
+          causes: [error])
       }
     }
     // The bridge goes before the file: a remove killed in between leaves a file that names the bridge, so a second

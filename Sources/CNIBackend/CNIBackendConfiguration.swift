@@ -1,3 +1,5 @@
+import CNIRuntime
+import ContainerNetworkCore
 import Logging
 import NetworkAddress
 
@@ -35,6 +37,15 @@ public struct CNIBackendConfiguration: Sendable {
   /// Where automatic subnets come from.
   public var subnetPools: [IPNetwork]
   public var logger: Logger
+  /// Which thread waits for a running plugin: a pooled one (the default, right on Swift's shared executors) or the
+  /// calling one, for a caller whose task has a thread of its own (`cnet`).
+  public var pluginWaiting: PluginWaiting = .pooledThread
+  /// Runs the plugins; nil means the real ``PluginExecutor`` over ``pluginDirectories``, ``pluginTimeout``,
+  /// ``hostNamespacePath`` and ``pluginWaiting``. Tests give a fake.
+  public var pluginExecutor: (any PluginExecuting)?
+  /// Checks and prepares container namespaces; nil means `LinuxContainerNamespaces` with ``hostNamespacePath``.
+  /// Tests give a fake.
+  public var namespaces: (any ContainerNamespaces)?
 
   public static let defaultPluginDirectories = [
     "/usr/local/libexec/cni", "/usr/libexec/cni", "/usr/local/lib/cni", "/usr/lib/cni", "/opt/cni/bin",

@@ -21,16 +21,22 @@ import NetworkNamespace
 public actor CNINetworkBackend {
   public nonisolated let configuration: CNIBackendConfiguration
   nonisolated let directory: ConfigDirectory
-  nonisolated let executor: PluginExecutor
+  nonisolated let executor: any PluginExecuting
+  nonisolated let namespaces: any ContainerNamespaces
   private var snapshot: ConfigDirectory.Snapshot?
 
   public init(configuration: CNIBackendConfiguration = CNIBackendConfiguration()) {
     self.configuration = configuration
     directory = ConfigDirectory(
       path: configuration.configDirectory, indexPath: configuration.networkIndexPath, logger: configuration.logger)
-    executor = PluginExecutor(
-      pluginDirectories: configuration.pluginDirectories, timeout: configuration.pluginTimeout,
-      pluginNamespacePath: configuration.hostNamespacePath, logger: configuration.logger)
+    executor =
+      configuration.pluginExecutor
+      ?? PluginExecutor(
+        pluginDirectories: configuration.pluginDirectories, timeout: configuration.pluginTimeout,
+        pluginNamespacePath: configuration.hostNamespacePath, logger: configuration.logger,
+        waiting: configuration.pluginWaiting)
+    namespaces =
+      configuration.namespaces ?? LinuxContainerNamespaces(hostNamespacePath: configuration.hostNamespacePath)
   }
 
   public nonisolated var drivers: [String] { CNINetworkCreation.drivers }
@@ -86,7 +92,7 @@ public actor CNINetworkBackend {
         "timed out after \(configuration.lockTimeout) waiting for the lock \(configuration.lockPath): another process holds it"
       )
     } catch {
-      throw NetworkError(.io, "cannot lock \(configuration.lockPath): \(error)")
+      throw NetworkError(.io, "cannot lock \(configuration.lockPath): \(error)", causes: [error])
     }
     defer { lock.unlock() }
     return try await body()
@@ -143,7 +149,7 @@ public actor CNINetworkBackend {
       do {
         try AtomicFile.write(bytes, to: path, mode: 0o644)
       } catch {
-        throw NetworkError(.io, "cannot write \(path): \(error)")
+        throw NetworkError(.io, "cannot write \(path): \(error)", causes: [error])
       }
       // Leftovers of writers killed mid-write are harmless but untidy; a successful write is a good time to sweep.
       AtomicFile.removeStaleTemporaryFiles(in: configuration.configDirectory)

@@ -251,7 +251,7 @@ struct ConfigDirectory: Sendable {
     do {
       root = try JSONValue.parse(try readWholeFile(filePath, limit: Int(Self.maximumFileSize), followLinks: false))
     } catch {
-      throw NetworkError(.io, "cannot read network config \(filePath): \(error)")
+      throw NetworkError(.io, "cannot read network config \(filePath): \(error)", causes: [error])
     }
     // The file may have been replaced since the scan; it must still be the same network.
     guard root["name"]?.stringValue == stored.network.name else {

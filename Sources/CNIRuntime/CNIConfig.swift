@@ -7,12 +7,12 @@ import OrderedJSON
 /// Loading and running a network never probes plugins with VERSION; only a list that offers `cniVersions`, or an
 /// explicit ``validateNetworkList(_:)``, asks, and the answers are cached per plugin binary.
 public struct CNIConfig: Sendable {
-  /// Finds and runs the plugins.
-  public var executor: PluginExecutor
+  /// Finds and runs the plugins: the real ``PluginExecutor``, or a fake in tests.
+  public var executor: any PluginExecuting
   /// Where results are cached (`<cacheDirectory>/results/…`); libcni's default is `/var/lib/cni`.
   public var cacheDirectory: String
 
-  public init(executor: PluginExecutor, cacheDirectory: String = "/var/lib/cni") {
+  public init(executor: any PluginExecuting, cacheDirectory: String = "/var/lib/cni") {
     self.executor = executor
     self.cacheDirectory = cacheDirectory
   }
@@ -28,12 +28,8 @@ public struct CNIConfig: Sendable {
       cacheDirectory: cacheDirectory)
   }
 
-  /// Starts a thread for the next plugin run now, so that a chain prepared meanwhile need not wait for one to start
-  /// (≈ 0.3 ms on the project's 2-core machines). Cheap when an idle one exists.
-  public func warmUp() {
-    guard !PluginThreading.blocksCallingThread else { return }
-    OSThreadPool.shared.prestart()
-  }
+  /// Lets the executor prepare for runs that follow soon (``PluginExecuting/warmUp()``).
+  public func warmUp() { executor.warmUp() }
 
   private func cache(for runtime: RuntimeConf) -> ResultCache {
     ResultCache(directory: runtime.cacheDirectory ?? cacheDirectory)

@@ -72,6 +72,8 @@ struct ProcessRequest: Sendable {
   /// Attempts for an exec that fails with ETXTBSY (a plugin binary that another process is still writing, or whose
   /// write descriptor a concurrently forked child briefly inherited): 8 attempts wait up to 0.72 s in all.
   var textBusyAttempts = 8
+  /// Whether the calling thread waits, or a pooled one.
+  var waiting: PluginWaiting = .pooledThread
   /// Whether cancelling the calling task kills the child. Cleanup (DEL, GC) is not: it runs to its end or its
   /// timeout, so that whoever cancels never leaves half an attachment behind.
   var cancellable = true
@@ -109,22 +111,11 @@ final class RunControl: Sendable {
   }
 }
 
-/// Where a plugin run waits for its plugin.
-public enum PluginThreading {
-  /// When true, a plugin run blocks the thread of the task that asks for it, instead of handing the wait to a pooled
-  /// OS thread and resuming the task afterwards. That saves two thread wake-ups per plugin (0.1–0.3 ms here).
-  ///
-  /// Only for a task that runs on a thread of its own which nothing else needs meanwhile, as `cnet` runs each
-  /// command on its main thread; never for tasks on Swift's global executor, whose few threads would block. Child
-  /// tasks inherit the value.
-  @TaskLocal public static var blocksCallingThread = false
-}
-
 /// Runs child processes for the plugin executor: spawn through the C shim, feed stdin, capture stdout and stderr
 /// concurrently, enforce the timeout, reap.
 ///
 /// Each run blocks an OS thread of ``OSThreadPool/shared`` in poll(2), never a Swift-concurrency thread, unless the
-/// caller said its own thread may block (``PluginThreading/blocksCallingThread``).
+/// request says the calling thread may block (``PluginWaiting/callingThread``).
 enum ProcessRunner {
   static func run(_ request: ProcessRequest) async throws -> ProcessOutput {
     let control = RunControl()
@@ -138,7 +129,7 @@ enum ProcessRunner {
 
   /// Runs the child on the calling thread when it may block, else on a pooled thread the task waits for.
   private static func wait(for request: ProcessRequest, control: RunControl) async throws -> ProcessOutput {
-    if PluginThreading.blocksCallingThread { return try runBlocking(request, control: control) }
+    if request.waiting == .callingThread { return try runBlocking(request, control: control) }
     return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutput, any Error>) in
       do {
         try OSThreadPool.shared.run {

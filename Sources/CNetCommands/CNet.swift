@@ -83,8 +83,8 @@ public struct CNet: AsyncParsableCommand {
     SerialThreadExecutor.runOnCallingThread(
       {
         do {
-          // The main thread is the command's alone: plugin runs may block it rather than hand off to another thread.
-          try await PluginThreading.$blocksCallingThread.withValue(true) { try await body() }
+          // The main thread is the command's alone: its backend lets plugin runs block it (.callingThread).
+          try await body()
           outcome.status = 0
         } catch {
           outcome.status = exitStatus(reporting: error)

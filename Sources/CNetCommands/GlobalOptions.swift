@@ -122,11 +122,13 @@ struct GlobalSettings: Equatable, Sendable {
       throw NetworkError(
         .notSupported, "the netavark backend is not available in this version of cnet; use --backend cni")
     }
-    let configuration = CNIBackendConfiguration(
+    var configuration = CNIBackendConfiguration(
       configDirectory: configDir, pluginDirectories: pluginDirectories, cacheDirectory: cacheDir,
       hostLocalDataDirectory: hostLocalDirectory,
       pluginTimeout: .milliseconds(Int64((Self.seconds(pluginTimeout) ?? 60) * 1000)), hostNamespacePath: hostNamespace,
       logger: logger)
+    // cnet runs each command's task on its main thread, which is the command's alone (CNet.runBlocking).
+    configuration.pluginWaiting = .callingThread
     return CNINetworkBackend(configuration: configuration)
   }
 }

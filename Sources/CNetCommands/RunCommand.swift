@@ -43,8 +43,7 @@ struct Run: AsyncParsableCommand {
     var status: Int32 = 125
     var failure: (any Error)?
     do {
-      // As in a Podman container, the command finds its loopback interface up.
-      try NetworkNamespace.bringLoopbackUp(in: namespacePath)
+      // Setup brings lo up too, as in a Podman container.
       _ = try await backend.setup(namespacePath: namespacePath, options: options)
       if let early = signals.received {
         status = 128 + early

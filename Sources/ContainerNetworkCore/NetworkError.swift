@@ -31,14 +31,32 @@ public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
   }
 
   public var code: Code
+  /// One line for the user.
   public var message: String
+  /// The errors below that this one reports, in the order they happened: a plugin's `CNIError` (with its code,
+  /// plugin name and details), a `SystemCallError` with its errno, each failure a teardown collected. An engine
+  /// branches on these; the message already says what they say. Not part of equality.
+  public var causes: [any Error & Sendable]
 
-  public init(_ code: Code, _ message: String) {
+  public init(_ code: Code, _ message: String, causes: [any Error & Sendable] = []) {
     self.code = code
     self.message = message
+    self.causes = causes
   }
 
+  /// The first of ``causes``: what went wrong first.
+  public var cause: (any Error & Sendable)? { causes.first }
+
   public var description: String { message }
+
+  public static func == (left: NetworkError, right: NetworkError) -> Bool {
+    left.code == right.code && left.message == right.message
+  }
+
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(code)
+    hasher.combine(message)
+  }
 
   /// Podman's wording for a lookup miss.
   public static func networkNotFound(_ nameOrID: String) -> NetworkError {

@@ -10,7 +10,7 @@ import Synchronization
 /// prefers this executor runs here, and so do the actors it calls; continuations resumed from other threads (a
 /// plugin's runner, a namespace's thread) enqueue their jobs back here. Work that asks for Dispatch itself
 /// (`concurrentPerform`, a blocked file lock) still gets Dispatch's threads. Since the thread belongs to the task
-/// alone, its plugin runs may block it (`PluginThreading.blocksCallingThread` in CNIRuntime).
+/// alone, its plugin runs may block it (`PluginWaiting.callingThread` in CNIRuntime).
 public final class SerialThreadExecutor: TaskExecutor, @unchecked Sendable {
   private let jobs = Mutex<[UnownedJob]>([])
   /// Signalled once per enqueued job, and once more when the thread is to stop.

@@ -120,11 +120,9 @@ public enum NetworkNamespace {
     }
   }
 
-  /// Brings the loopback interface up inside the namespace at `path`.
-  public static func bringLoopbackUp(in path: String) throws {
-    try run(in: path) {
-      if cnet_link_set_up("lo") != 0 { throw SystemCallError(call: "set lo up", path: path, errno: errno) }
-    }
+  /// Brings the loopback interface up in the namespace the calling thread is in (`path` names it for the error).
+  static func bringLoopbackUpHere(_ path: String) throws(SystemCallError) {
+    if cnet_link_set_up("lo") != 0 { throw SystemCallError(call: "set lo up", path: path, errno: errno) }
   }
 
   // MARK: - Threads

@@ -81,13 +81,21 @@ struct FakePlugins {
     }
   }
 
+  /// The real executor over the fake plugins; its runs wait on the calling thread inside ``runs(blocking:_:)``.
   func executor(timeout: Duration = .seconds(30), logger: Logger = Logger(label: "test")) -> PluginExecutor {
-    PluginExecutor(pluginDirectories: [pluginDirectory], timeout: timeout, logger: logger)
+    PluginExecutor(
+      pluginDirectories: [pluginDirectory], timeout: timeout, logger: logger,
+      waiting: TestPluginWaiting.current)
   }
 
   func config(timeout: Duration = .seconds(30)) -> CNIConfig {
     CNIConfig(executor: executor(timeout: timeout), cacheDirectory: cacheDirectory)
   }
+}
+
+/// How the executors that fake plugins hand out wait, for the body of ``runs(blocking:_:)``.
+enum TestPluginWaiting {
+  @TaskLocal static var current = PluginWaiting.pooledThread
 }
 
 /// Runs `body` with fresh fake plugins that are removed afterwards.

@@ -59,7 +59,7 @@ import Testing
       ])
   }
 
-  /// Every run below also blocks the calling thread instead of a pooled one (`PluginThreading`, as `cnet` runs).
+  /// Every run below also blocks the calling thread instead of a pooled one (`PluginWaiting`, as `cnet` runs).
   @Test(arguments: [false, true])
   func pluginReceivesEnvironmentAndStdin(blocksCallingThread: Bool) async throws {
     try await runs(blocking: blocksCallingThread) { try await Self().receivesEnvironmentAndStdin() }
@@ -319,11 +319,11 @@ import Testing
 
 /// Whether a process is gone (or a zombie): SIGKILL is asynchronous, so give the kernel a moment.
 /// Runs `body` as `cnet` runs commands when `blocking`: on a thread of its own, which plugin runs block
-/// (`PluginThreading`); otherwise on the shared pool, plugin runs waiting on pooled threads.
+/// (``PluginWaiting/callingThread``); otherwise on the shared pool, plugin runs waiting on pooled threads.
 func runs(blocking: Bool, _ body: @escaping @Sendable () async throws -> Void) async throws {
   guard blocking else { return try await body() }
   try await SerialThreadExecutor.withOwnThread {
-    try await PluginThreading.$blocksCallingThread.withValue(true) { try await body() }
+    try await TestPluginWaiting.$current.withValue(.callingThread) { try await body() }
   }
 }
 

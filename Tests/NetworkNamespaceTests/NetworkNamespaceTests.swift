@@ -1,3 +1,4 @@
+import ContainerNetworkCore
 import Foundation
 import NetworkNamespace
 import TestSupport
@@ -38,14 +39,25 @@ struct NetworkNamespaceTests {
     try NetworkNamespace.remove(at: path)
   }
 
-  @Test func loopbackComesUp() throws {
+  @Test func loopbackComesUpAndExistingInterfacesAreReported() async throws {
     let path = "\(NetworkNamespace.runDirectory)/\(UniqueName.make("nst"))"
     try NetworkNamespace.create(at: path)
     defer { try? NetworkNamespace.remove(at: path) }
     let name = String(path.split(separator: "/").last!)
     #expect(try !runCommand(["ip", "-n", name, "link", "show", "lo"]).stdout.contains(",UP"))
-    try NetworkNamespace.bringLoopbackUp(in: path)
+    let present = try await LinuxContainerNamespaces().prepare(path, interfaces: ["lo", "eth0"])
+    #expect(present == ["lo"])
     #expect(try runCommand(["ip", "-n", name, "link", "show", "lo"]).stdout.contains(",UP"))
+  }
+
+  @Test func theHostsOwnNamespaceIsRefusedAndAMissingOneOnlyForSetup() throws {
+    let namespaces = LinuxContainerNamespaces(hostNamespacePath: "/proc/1/ns/net")
+    for path in ["/proc/self/ns/net", "/proc/thread-self/ns/net"] {
+      let error = #expect(throws: NetworkError.self) { try namespaces.check(path, forTeardown: false) }
+      #expect(error?.message.contains("is the host's own network namespace") == true)
+    }
+    #expect(throws: NetworkError.self) { try namespaces.check("/nonexistent/netns", forTeardown: false) }
+    try namespaces.check("/nonexistent/netns", forTeardown: true)
   }
 
   @Test func ordinaryFilesAreNotNamespaces() throws {

@@ -1,0 +1,52 @@
+import CNetShim
+import ContainerNetworkCore
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+/// The Linux ``ContainerNamespaces``: checks with stat(2) and nsfs, work inside the namespace on a thread of its own.
+public struct LinuxContainerNamespaces: ContainerNamespaces {
+  /// The namespace the backend's plugins or dataplane run in instead of ours (a rootless or test "host"), which is
+  /// no container's either.
+  public var hostNamespacePath: String?
+
+  public init(hostNamespacePath: String? = nil) {
+    self.hostNamespacePath = hostNamespacePath
+  }
+
+  public func check(_ path: String, forTeardown: Bool) throws(NetworkError) {
+    guard !path.isEmpty else { throw NetworkError(.invalidArgument, "namespace path must not be empty") }
+    var info = stat()
+    if stat(path, &info) != 0 {
+      let code = errno
+      let missing = code == ENOENT || code == ENOTDIR
+      if forTeardown && missing { return }
+      throw NetworkError(
+        .invalidArgument, "namespace path \(path): \(missing ? "does not exist" : String(cString: strerror(code)))")
+    }
+    if NetworkNamespace.isCurrent(path) || hostNamespacePath.map({ NetworkNamespace.isSame(path, as: $0) }) == true {
+      throw NetworkError(
+        .invalidArgument,
+        "namespace path \(path) is the host's own network namespace, not a container's: refusing to change it")
+    }
+  }
+
+  public func prepare(_ path: String, interfaces: [String]) async throws(NetworkError) -> [String] {
+    guard NetworkNamespace.isNetworkNamespace(path) else {
+      throw NetworkError(.invalidArgument, "\(path) is not a network namespace")
+    }
+    do {
+      return try await NetworkNamespace.run(in: path) {
+        try NetworkNamespace.bringLoopbackUpHere(path)
+        return interfaces.filter { if_nametoindex($0) != 0 }
+      }
+    } catch let error as NetworkError {
+      throw error
+    } catch {
+      throw NetworkError(.io, "\(error)")
+    }
+  }
+}
