@@ -27,6 +27,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
     .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
   ],
   targets: [
     // All C interop lives here: the calls Glibc's Swift module lacks.
@@ -39,6 +40,12 @@ let package = Package(
     .target(
       name: "FileSystemSupport",
       dependencies: ["CNetShim"],
+      swiftSettings: swiftSettings
+    ),
+    // Podman's containers.conf: the files in Podman's precedence, the [network] and [engine] keys a backend needs.
+    .target(
+      name: "ContainersConf",
+      dependencies: ["NetworkAddress", .product(name: "TOMLKit", package: "TOMLKit")],
       swiftSettings: swiftSettings
     ),
     // The ContainerNetwork protocol, the Podman-compatible model, validation and allocation.
@@ -124,6 +131,12 @@ let package = Package(
     .testTarget(
       name: "ContainerNetworkCoreTests",
       dependencies: ["ContainerNetworkCore", "TestSupport"],
+      exclude: ["Fixtures"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "ContainersConfTests",
+      dependencies: ["ContainersConf", "NetworkAddress", "TestSupport"],
       exclude: ["Fixtures"],
       swiftSettings: swiftSettings
     ),

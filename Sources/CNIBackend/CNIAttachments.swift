@@ -147,19 +147,17 @@ extension CNINetworkBackend {
     var networks: [String: Network] = [:]
     var stored: [String: StoredNetwork] = [:]
     // In the caller's order, so that among several unknown networks the first one given is named.
-    for name in SetupValidation.orderedNetworkNames(options.networks) {
-      let found = try lookup(name)
+    for index in options.networks.indices {
+      let found = try lookup(options.networks[index].name)
       // The caller may name a network by ID; key everything by its name from here on.
-      if found.network.name != name {
-        options.networks[found.network.name] = options.networks.removeValue(forKey: name)
-      }
+      options.networks[index].name = found.network.name
       networks[found.network.name] = found.network
       stored[found.network.name] = found
     }
     try SetupValidation.validate(options, networks: networks)
     var plan: [Attachment] = []
-    for name in SetupValidation.orderedNetworkNames(options.networks) {
-      let perNetwork = options.networks[name]!
+    for entry in options.networks {
+      let (name, perNetwork) = (entry.name, entry.options)
       let entry = stored[name]!
       // libcni's cache file is <network>-<container ID>-<interface>: a name the file system refuses would fail the
       // setup after its plugins ran, with nothing recorded to undo them.

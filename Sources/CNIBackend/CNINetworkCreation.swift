@@ -32,6 +32,13 @@ struct CNINetworkCreation {
       throw NetworkError(.invalidArgument, "unsupported driver \(NameValidation.displayed(network.driver))")
     }
     try applyOptions(&network)
+    try RouteValidation.validate(network.routes)
+    // host-local's routes are unicast only: the CNI format has no way to say blackhole and the rest.
+    if let route = network.routes.first(where: { $0.routeType != .unicast }) {
+      throw NetworkError(
+        .notSupported,
+        "\(route.routeType.rawValue) routes are not supported by the cni backend; use the netavark backend")
+    }
     try chooseIPAM(&network)
     try chooseInterface(&network)
 

@@ -15,7 +15,7 @@ enum NetworkIndex {
   typealias Entry = (name: String, stamp: ConfigDirectory.FileStamp, result: ConfigDirectory.FileResult)
 
   /// Bumped whenever the layout or the meaning of a field changes.
-  static let tag = Array("cnet-network-index-4\n".utf8)
+  static let tag = Array("cnet-network-index-5\n".utf8)
   /// An index larger than this is not one of ours.
   static let maximumSize = 256 << 20
 
@@ -203,8 +203,9 @@ enum NetworkIndex {
       integer(network.routes.count)
       for route in network.routes {
         string(route.destination.description)
-        string(route.gateway.description)
+        optionalString(route.gateway?.description)
         optionalString(route.metric.map { String($0) })
+        string(route.routeType.rawValue)
       }
       byte((network.ipv6Enabled ? 1 : 0) | (network.internal ? 2 : 0) | (network.dnsEnabled ? 4 : 0))
       strings(network.networkDNSServers)
@@ -317,9 +318,10 @@ enum NetworkIndex {
       }
       for _ in 0..<(try count()) {
         let destination = try prefix()
-        let gateway = try address()
+        let gateway = try optionalAddress()
         let metric = try optionalString().map { UInt32($0) }
-        network.routes.append(Route(destination: destination, gateway: gateway, metric: metric ?? nil))
+        guard let type = RouteType(rawValue: try string()) else { throw Malformed() }
+        network.routes.append(Route(destination: destination, gateway: gateway, metric: metric ?? nil, routeType: type))
       }
       let flags = try byte()
       network.ipv6Enabled = flags & 1 != 0

@@ -81,9 +81,8 @@ enum PodmanConflist {
           routes.append(["dst": .string(subnet.subnet.isIPv6 ? "::/0" : "0.0.0.0/0")])
         }
         for route in network.routes {
-          var entry: JSONObject = [
-            "dst": .string(route.destination.description), "gw": .string(route.gateway.description),
-          ]
+          var entry: JSONObject = ["dst": .string(route.destination.description)]
+          if let gateway = route.gateway { entry["gw"] = .string(gateway.description) }
           if let metric = route.metric { entry["priority"] = .integer(Int(metric)) }
           routes.append(.object(entry))
         }

@@ -29,18 +29,16 @@ struct AttachmentSettings: Equatable, Sendable {
   /// Network options with interface names assigned eth0, eth1, … in the order the networks were given.
   func networkOptions(defaultNetwork: String?) throws -> NetworkOptions {
     var options = NetworkOptions(containerID: containerID, containerName: containerName ?? "")
-    var order: [String] = []
     let specs = network.isEmpty ? defaultNetwork.map { [$0] } ?? [] : network
     for text in specs {
       let spec = try NetworkSpec.parse(text)
-      guard options.networks[spec.name] == nil else {
+      guard options[network: spec.name] == nil else {
         throw NetworkError(.invalidArgument, "network \(spec.name) is given twice")
       }
-      options.networks[spec.name] = spec.options
-      order.append(spec.name)
+      options.networks.append(NamedPerNetworkOptions(spec.name, spec.options))
     }
     guard !options.networks.isEmpty else { throw NetworkError(.invalidArgument, "must specify at least one network") }
-    SetupValidation.assignDefaultInterfaceNames(&options.networks, order: order)
+    SetupValidation.assignDefaultInterfaceNames(&options.networks)
     options.portMappings = try publish.map { try PublishSpec.parse($0) }
     return options
   }

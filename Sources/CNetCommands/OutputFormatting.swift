@@ -150,7 +150,9 @@ struct NetworkTemplate {
         }.joined(separator: " ") + "]"
     case "Routes":
       return "["
-        + network.routes.map { "{\($0.destination) \($0.gateway) \($0.metric.map(String.init) ?? "<nil>")}" }
+        + network.routes.map {
+          "{\($0.destination) \($0.gateway.map(String.init(describing:)) ?? "<nil>") \($0.metric.map(String.init) ?? "<nil>")}"
+        }
         .joined(separator: " ") + "]"
     case "IPv6Enabled": return String(network.ipv6Enabled)
     case "Internal": return String(network.internal)

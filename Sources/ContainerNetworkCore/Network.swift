@@ -132,15 +132,53 @@ public struct LeaseRange: Hashable, Sendable, Codable {
   }
 }
 
-/// A static route of a network.
+/// What the kernel does with packets a route matches (Podman 5's route types).
+public enum RouteType: String, Hashable, Sendable, Codable, CaseIterable {
+  /// Forward through the gateway (or on the link).
+  case unicast
+  /// Drop silently.
+  case blackhole
+  /// Drop and answer "host unreachable".
+  case unreachable
+  /// Drop and answer "communication administratively prohibited".
+  case prohibit
+}
+
+/// A static route of a network, as Podman 5 writes it: the gateway is optional (a route on the link, or one that
+/// is no unicast), and `route_type` is left out for the default, unicast, so that older readers accept the file.
 public struct Route: Hashable, Sendable, Codable {
   public var destination: IPNetwork
-  public var gateway: IPAddress
+  public var gateway: IPAddress?
   public var metric: UInt32?
+  public var routeType: RouteType
 
-  public init(destination: IPNetwork, gateway: IPAddress, metric: UInt32? = nil) {
+  public init(
+    destination: IPNetwork, gateway: IPAddress? = nil, metric: UInt32? = nil, routeType: RouteType = .unicast
+  ) {
     self.destination = destination
     self.gateway = gateway
     self.metric = metric
+    self.routeType = routeType
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case destination, gateway, metric
+    case routeType = "route_type"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    destination = try c.decode(IPNetwork.self, forKey: .destination)
+    gateway = try c.decodeIfPresent(IPAddress.self, forKey: .gateway)
+    metric = try c.decodeIfPresent(UInt32.self, forKey: .metric)
+    routeType = try c.decodeIfPresent(RouteType.self, forKey: .routeType) ?? .unicast
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(destination, forKey: .destination)
+    try c.encodeIfPresent(gateway, forKey: .gateway)
+    try c.encodeIfPresent(metric, forKey: .metric)
+    if routeType != .unicast { try c.encode(routeType, forKey: .routeType) }
   }
 }

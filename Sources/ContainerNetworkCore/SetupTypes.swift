@@ -6,20 +6,37 @@ public struct NetworkOptions: Hashable, Sendable, Codable {
   public var containerID: String
   public var containerName: String
   public var portMappings: [PortMapping]
-  /// The networks to join, by name, each with its own options.
-  public var networks: [String: PerNetworkOptions]
+  /// The networks to join, in the caller's order (which is the order of default interface names: eth0, eth1, …),
+  /// each with its own options; libnetwork's `[]NamedPerNetworkOptions`. A name appears at most once.
+  public var networks: [NamedPerNetworkOptions]
   /// DNS servers the container should use instead of the network's.
   public var dnsServers: [String]
 
   public init(
     containerID: String, containerName: String = "", portMappings: [PortMapping] = [],
-    networks: [String: PerNetworkOptions] = [:], dnsServers: [String] = []
+    networks: [NamedPerNetworkOptions] = [], dnsServers: [String] = []
   ) {
     self.containerID = containerID
     self.containerName = containerName
     self.portMappings = portMappings
     self.networks = networks
     self.dnsServers = dnsServers
+  }
+
+  /// The same from a literal such as `["web": PerNetworkOptions(staticIPs: [ip]), "db": PerNetworkOptions()]`,
+  /// whose order is kept.
+  public init(
+    containerID: String, containerName: String = "", portMappings: [PortMapping] = [],
+    networks: KeyValuePairs<String, PerNetworkOptions>, dnsServers: [String] = []
+  ) {
+    self.init(
+      containerID: containerID, containerName: containerName, portMappings: portMappings,
+      networks: networks.map { NamedPerNetworkOptions($0.key, $0.value) }, dnsServers: dnsServers)
+  }
+
+  /// The options on the network `name`, if the container joins it.
+  public subscript(network name: String) -> PerNetworkOptions? {
+    networks.first { $0.name == name }?.options
   }
 
   enum CodingKeys: String, CodingKey {
@@ -30,12 +47,28 @@ public struct NetworkOptions: Hashable, Sendable, Codable {
     case dnsServers = "dns_servers"
   }
 
+  /// A network name as a JSON key: netavark's input keeps `networks` an object.
+  struct NameKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+  }
+
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     containerID = try c.decodeIfPresent(String.self, forKey: .containerID) ?? ""
     containerName = try c.decodeIfPresent(String.self, forKey: .containerName) ?? ""
     portMappings = try c.decodeIfPresent([PortMapping].self, forKey: .portMappings) ?? []
-    networks = try c.decodeIfPresent([String: PerNetworkOptions].self, forKey: .networks) ?? [:]
+    networks = []
+    if c.contains(.networks) {
+      let object = try c.nestedContainer(keyedBy: NameKey.self, forKey: .networks)
+      for key in object.allKeys {
+        networks.append(NamedPerNetworkOptions(key.stringValue, try object.decode(PerNetworkOptions.self, forKey: key)))
+      }
+      // A JSON object has no order a decoder must keep; the interface names (always set in netavark's input) give it.
+      networks = SetupValidation.sortedByInterface(networks)
+    }
     dnsServers = try c.decodeIfPresent([String].self, forKey: .dnsServers) ?? []
   }
 
@@ -44,8 +77,21 @@ public struct NetworkOptions: Hashable, Sendable, Codable {
     try c.encode(containerID, forKey: .containerID)
     try c.encode(containerName, forKey: .containerName)
     if !portMappings.isEmpty { try c.encode(portMappings, forKey: .portMappings) }
-    try c.encode(SortedDictionary(networks), forKey: .networks)
+    var object = c.nestedContainer(keyedBy: NameKey.self, forKey: .networks)
+    for network in networks { try object.encode(network.options, forKey: NameKey(stringValue: network.name)) }
     if !dnsServers.isEmpty { try c.encode(dnsServers, forKey: .dnsServers) }
+  }
+}
+
+/// One network a container joins and its options there: libnetwork's `NamedPerNetworkOptions`.
+public struct NamedPerNetworkOptions: Hashable, Sendable {
+  /// The network's name (or ID, which the backend resolves to the name).
+  public var name: String
+  public var options: PerNetworkOptions
+
+  public init(_ name: String, _ options: PerNetworkOptions = PerNetworkOptions()) {
+    self.name = name
+    self.options = options
   }
 }
 

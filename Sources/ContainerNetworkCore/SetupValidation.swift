@@ -14,8 +14,10 @@ public enum SetupValidation {
       throw NetworkError(.invalidArgument, "must specify at least one network")
     }
     var interfaceOwners: [String: String] = [:]
-    for name in options.networks.keys.sorted() {
-      let perNetwork = options.networks[name]!
+    var seen: Set<String> = []
+    for entry in options.networks {
+      let (name, perNetwork) = (entry.name, entry.options)
+      guard seen.insert(name).inserted else { throw NetworkError(.invalidArgument, "network \(name) is given twice") }
       guard let network = networks[name] else { throw NetworkError.networkNotFound(name) }
       guard !perNetwork.interfaceName.isEmpty else {
         throw NetworkError(.invalidArgument, "interface name on network \(name) is empty")
@@ -110,30 +112,28 @@ public enum SetupValidation {
     }
   }
 
-  /// The networks of `networks` in interface order (eth0, eth1, …, eth9, eth10: numbers compare as numbers), which
-  /// is the order a caller that left the names to ``assignDefaultInterfaceNames(_:order:)`` gave them in.
-  public static func orderedNetworkNames(_ networks: [String: PerNetworkOptions]) -> [String] {
-    func key(_ name: String) -> (prefix: Substring, number: Int) {
-      let interface = networks[name]!.interfaceName
+  /// `networks` in interface order (eth0, eth1, …, eth9, eth10: numbers compare as numbers), then by name: the
+  /// order for networks that arrive without one (the keys of a JSON object).
+  public static func sortedByInterface(_ networks: [NamedPerNetworkOptions]) -> [NamedPerNetworkOptions] {
+    func key(_ entry: NamedPerNetworkOptions) -> (prefix: Substring, number: Int) {
+      let interface = entry.options.interfaceName
       let digits = interface.reversed().prefix(while: \.isNumber).count
       return (interface.dropLast(digits), Int(interface.suffix(digits)) ?? -1)
     }
-    return networks.keys.sorted { left, right in
+    return networks.sorted { left, right in
       let (a, b) = (key(left), key(right))
       if a.prefix != b.prefix { return a.prefix < b.prefix }
       if a.number != b.number { return a.number < b.number }
-      return left < right
+      return left.name < right.name
     }
   }
 
-  /// Gives every network without an interface name the lowest free `ethN`, in the order `order` lists them
-  /// (networks missing from `order` follow in name order).
-  public static func assignDefaultInterfaceNames(_ networks: inout [String: PerNetworkOptions], order: [String] = []) {
-    var used = Set(networks.values.map(\.interfaceName).filter { !$0.isEmpty })
-    let ordered = order.filter { networks[$0] != nil } + networks.keys.sorted().filter { !order.contains($0) }
-    for name in ordered where networks[name]!.interfaceName.isEmpty {
+  /// Gives every network without an interface name the lowest free `ethN`, in list order.
+  public static func assignDefaultInterfaceNames(_ networks: inout [NamedPerNetworkOptions]) {
+    var used = Set(networks.map(\.options.interfaceName).filter { !$0.isEmpty })
+    for index in networks.indices where networks[index].options.interfaceName.isEmpty {
       let interface = NameAllocator.firstFree(prefix: "eth", used: used, start: 0)
-      networks[name]!.interfaceName = interface
+      networks[index].options.interfaceName = interface
       used.insert(interface)
     }
   }

@@ -44,7 +44,7 @@ struct AttachmentHarness {
   }
 
   func options(
-    _ id: String, name: String? = nil, networks: [String: PerNetworkOptions], ports: [PortMapping] = []
+    _ id: String, name: String? = nil, networks: KeyValuePairs<String, PerNetworkOptions>, ports: [PortMapping] = []
   ) -> NetworkOptions {
     NetworkOptions(containerID: id, containerName: name ?? id, portMappings: ports, networks: networks)
   }

@@ -109,6 +109,23 @@ import Testing
     #expect(try sandbox.fileNames().filter { $0 != "cni.lock" }.isEmpty)
   }
 
+  /// host-local's routes are unicast: other types are the netavark backend's; a unicast route without gateway is
+  /// refused for every backend.
+  @Test func routesTheCNIFormatCannotHoldAreRefused() async throws {
+    let sandbox = try BackendSandbox()
+    defer { sandbox.remove() }
+    let backend = sandbox.backend()
+    var blackhole = Network(name: "bh")
+    blackhole.routes = [Route(destination: IPNetwork("10.9.0.0/24")!, routeType: .blackhole)]
+    let error = await #expect(throws: NetworkError.self) { _ = try await backend.create(blackhole) }
+    #expect(error?.code == .notSupported)
+    #expect(error?.message == "blackhole routes are not supported by the cni backend; use the netavark backend")
+    var noGateway = Network(name: "ng")
+    noGateway.routes = [Route(destination: IPNetwork("10.9.0.0/24")!)]
+    await #expect(throws: NetworkError.self) { _ = try await backend.create(noGateway) }
+    #expect(try sandbox.fileNames() == ["cni.lock"])
+  }
+
   @Test func overlappingAnotherNetworkUsesPodmansWording() async throws {
     let sandbox = try BackendSandbox()
     defer { sandbox.remove() }

@@ -169,9 +169,8 @@ struct SetupTeardownTests {
     let first = try await harness.network("na") { $0.dnsEnabled = false }
     let second = try await harness.network("nb") { $0.dnsEnabled = false }
     let container = try harness.container()
-    var networks = [first.name: PerNetworkOptions(), second.name: PerNetworkOptions()]
-    SetupValidation.assignDefaultInterfaceNames(&networks, order: [first.name, second.name])
-    let options = harness.options("two\(container.name)", networks: networks)
+    let options = harness.options(
+      "two\(container.name)", networks: [first.name: PerNetworkOptions(), second.name: PerNetworkOptions()])
     let status = try await harness.backend.setup(namespacePath: container.path, options: options)
     #expect(status[first.name]?.interfaces.keys.sorted() == ["eth0"])
     #expect(status[second.name]?.interfaces.keys.sorted() == ["eth1"])
@@ -198,9 +197,8 @@ struct SetupTeardownTests {
     try text.write(toFile: file, atomically: true, encoding: .utf8)
     let container = try harness.container()
     let before = try harness.footprint()
-    var networks = [good.name: PerNetworkOptions(), full.name: PerNetworkOptions()]
-    SetupValidation.assignDefaultInterfaceNames(&networks, order: [good.name, full.name])
-    let options = harness.options("rb\(container.name)", networks: networks)
+    let options = harness.options(
+      "rb\(container.name)", networks: [good.name: PerNetworkOptions(), full.name: PerNetworkOptions()])
     let error = await #expect(throws: NetworkError.self) {
       try await harness.backend.setup(namespacePath: container.path, options: options)
     }

@@ -46,7 +46,7 @@ import Testing
   @Test func macWithDashesDecodes() throws {
     let options = try JSONDecoder().decode(
       NetworkOptions.self, from: Fixtures.data("network-json/network-options-dashes.json"))
-    #expect(options.networks["podman"]?.staticMAC?.description == "2a:7b:c4:11:00:9e")
+    #expect(options[network: "podman"]?.staticMAC?.description == "2a:7b:c4:11:00:9e")
   }
 
   @Test func invalidMACIsRejected() {

@@ -42,14 +42,21 @@ import Testing
     #expect(error?.message == "interface name lo on network web is the namespace's loopback: choose another name")
   }
 
-  /// Interface order, numbers compared as numbers: the order a CLI gave its networks in (eth10 after eth9).
-  @Test func networksAreOrderedByInterface() {
-    var networks: [String: PerNetworkOptions] = [:]
+  /// JSON objects have no order: decoded networks are sorted by interface, numbers compared as numbers (eth10
+  /// after eth9), which is the order the caller gave them in when the names are the defaults.
+  @Test func networksWithoutAnOrderAreSortedByInterface() {
     let names = (0..<300).map { String(format: "n%03d", 299 - $0) }
-    for name in names { networks[name] = PerNetworkOptions() }
-    SetupValidation.assignDefaultInterfaceNames(&networks, order: names)
-    #expect(SetupValidation.orderedNetworkNames(networks) == names)
-    #expect(networks[names[10]]?.interfaceName == "eth10")
+    var networks = names.map { NamedPerNetworkOptions($0) }
+    SetupValidation.assignDefaultInterfaceNames(&networks)
+    #expect(networks[10].options.interfaceName == "eth10")
+    #expect(SetupValidation.sortedByInterface(networks.shuffled()).map(\.name) == names)
+  }
+
+  @Test func aNetworkGivenTwiceIsRefused() {
+    let twice = NetworkOptions(
+      containerID: "c1", networks: [.init("web", PerNetworkOptions(interfaceName: "eth0")), .init("web")])
+    let error = #expect(throws: NetworkError.self) { try SetupValidation.validate(twice, networks: ["web": network]) }
+    #expect(error?.message == "network web is given twice")
   }
 
   @Test func rejectsTwoIPsInOneSubnet() {
@@ -106,12 +113,11 @@ import Testing
   }
 
   @Test func defaultInterfaceNamesFollowTheGivenOrder() {
-    var networks: [String: PerNetworkOptions] = [
-      "zeta": PerNetworkOptions(), "alpha": PerNetworkOptions(), "mid": PerNetworkOptions(interfaceName: "eth0"),
+    var networks = [
+      NamedPerNetworkOptions("zeta"), NamedPerNetworkOptions("mid", PerNetworkOptions(interfaceName: "eth0")),
+      NamedPerNetworkOptions("alpha"),
     ]
-    SetupValidation.assignDefaultInterfaceNames(&networks, order: ["zeta", "mid", "alpha"])
-    #expect(networks["zeta"]?.interfaceName == "eth1")
-    #expect(networks["alpha"]?.interfaceName == "eth2")
-    #expect(networks["mid"]?.interfaceName == "eth0")
+    SetupValidation.assignDefaultInterfaceNames(&networks)
+    #expect(networks.map(\.options.interfaceName) == ["eth1", "eth0", "eth2"])
   }
 }
