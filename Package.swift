@@ -22,6 +22,8 @@ let package = Package(
     .library(name: "CNIRuntime", targets: ["CNIRuntime"]),
     .library(name: "NetworkNamespace", targets: ["NetworkNamespace"]),
     .library(name: "CNIBackend", targets: ["CNIBackend"]),
+    .library(name: "ContainersConf", targets: ["ContainersConf"]),
+    .library(name: "NetworkBackendFactory", targets: ["NetworkBackendFactory"]),
     .executable(name: "cnet", targets: ["cnet"]),
   ],
   dependencies: [
@@ -80,11 +82,21 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // Settings (Podman's defaults, containers.conf, CNET_* variables) and the factory that turns them into a backend.
+    .target(
+      name: "NetworkBackendFactory",
+      dependencies: [
+        "CNIBackend", "CNIRuntime", "ContainerNetworkCore", "ContainersConf", "NetworkAddress",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // The `cnet` commands: Podman-style flags and output over the ContainerNetwork protocol. No network logic here.
     .target(
       name: "CNetCommands",
       dependencies: [
-        "ContainerNetworkCore", "CNIBackend", "CNIRuntime", "NetworkAddress", "NetworkNamespace", "OrderedJSON",
+        "ContainerNetworkCore", "CNIBackend", "CNIRuntime", "NetworkAddress", "NetworkBackendFactory",
+        "NetworkNamespace", "OrderedJSON",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -138,6 +150,14 @@ let package = Package(
       name: "ContainersConfTests",
       dependencies: ["ContainersConf", "NetworkAddress", "TestSupport"],
       exclude: ["Fixtures"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "NetworkBackendFactoryTests",
+      dependencies: [
+        "CNIBackend", "ContainerNetworkCore", "ContainersConf", "NetworkAddress", "NetworkBackendFactory",
+        "TestSupport",
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -34,8 +34,8 @@ public struct CNIBackendConfiguration: Sendable {
   /// Keep an index of the parsed config directory in the cache directory, so that a new process reads one file
   /// instead of every `.conflist` (see ``networkIndexPath``).
   public var usesNetworkIndex: Bool
-  /// Where automatic subnets come from.
-  public var subnetPools: [IPNetwork]
+  /// Where automatic subnets come from, each pool with the size of its subnets.
+  public var subnetPools: [SubnetPool]
   public var logger: Logger
   /// Which thread waits for a running plugin: a pooled one (the default, right on Swift's shared executors) or the
   /// calling one, for a caller whose task has a thread of its own (`cnet`).
@@ -43,6 +43,10 @@ public struct CNIBackendConfiguration: Sendable {
   /// Runs the plugins; nil means the real ``PluginExecutor`` over ``pluginDirectories``, ``pluginTimeout``,
   /// ``hostNamespacePath`` and ``pluginWaiting``. Tests give a fake.
   public var pluginExecutor: (any PluginExecuting)?
+  /// The containers.conf files these settings were read from, and where each setting came from: reported by
+  /// ``CNINetworkBackend/networkInfo()``, never acted on.
+  public var configurationFiles: [String] = []
+  public var settingOrigins: [String: String] = [:]
   /// Checks and prepares container namespaces; nil means `LinuxContainerNamespaces` with ``hostNamespacePath``.
   /// Tests give a fake.
   public var namespaces: (any ContainerNamespaces)?
@@ -72,7 +76,7 @@ public struct CNIBackendConfiguration: Sendable {
     self.defaultNetworkName = "podman"
     self.defaultNetworkInterface = "cni-podman0"
     self.defaultSubnet = IPNetwork("10.88.0.0/16")!
-    self.subnetPools = SubnetAllocator.defaultPools
+    self.subnetPools = SubnetAllocator.defaultPools.map { SubnetPool(base: $0, size: 24) }
     self.usesNetworkIndex = true
     self.logger = logger
   }

@@ -12,7 +12,7 @@ struct CNINetworkCreation {
   /// Links and addresses of the host namespace.
   var host: HostInterfaces
   var dnsPluginAvailable: Bool
-  var pools: [IPNetwork]
+  var pools: [SubnetPool]
   var warn: (String) -> Void
 
   /// The completed network; throws before anything is written.

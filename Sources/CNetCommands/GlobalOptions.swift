@@ -1,41 +1,46 @@
 import ArgumentParser
-import CNIBackend
 import ContainerNetworkCore
 import Dispatch
 import FoundationEssentials
 import Logging
+import NetworkBackendFactory
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// Options every subcommand accepts. Each default can also come from an environment variable.
+/// Options every subcommand accepts. Each one overrides the same setting of containers.conf and of the `CNET_*`
+/// variables (``NetworkSettings/load(environment:searchPaths:)``).
 struct GlobalOptions: ParsableArguments {
-  @Option(help: "Network backend: cni or netavark (env CNET_BACKEND).")
-  var backend: String = GlobalSettings.defaultBackend
+  @Option(help: "Network backend: cni or netavark (default: network_backend of containers.conf, env CNET_BACKEND).")
+  var backend: String?
 
-  @Option(name: .customLong("config-dir"), help: "Network config directory (env CNET_CONFIG_DIR).")
-  var configDir: String = GlobalSettings.defaultConfigDir
+  @Option(
+    name: .customLong("config-dir"),
+    help: "Network config directory (default: network_config_dir of containers.conf, env CNET_CONFIG_DIR).")
+  var configDir: String?
 
   @Option(
     name: .customLong("plugin-dir"),
-    help: "CNI plugin directory; repeat for several (env CNET_PLUGIN_DIRS, colon-separated).")
+    help:
+      "CNI plugin directory; repeat for several (default: cni_plugin_dirs of containers.conf, env CNET_PLUGIN_DIRS, colon-separated)."
+  )
   var pluginDirs: [String] = []
 
   @Option(name: .customLong("cache-dir"), help: "CNI result cache directory (env CNET_CACHE_DIR).")
-  var cacheDir: String = GlobalSettings.defaultCacheDir
+  var cacheDir: String?
 
   @Option(name: .customLong("run-dir"), help: "netavark state directory (env CNET_RUN_DIR).")
-  var runDir: String = GlobalSettings.defaultRunDir
+  var runDir: String?
 
-  // Text, not Double: Double's own parser reads 0x10 as 16 and accepts inf and nan (``GlobalSettings/seconds(_:)``).
+  // Text, not Double: Double's own parser reads 0x10 as 16 and accepts inf and nan.
   @Option(
-    name: .customLong("plugin-timeout"), help: "Seconds a plugin may run before it is killed (env CNET_PLUGIN_TIMEOUT)."
-  )
-  var pluginTimeout: String = GlobalSettings.defaultPluginTimeout
+    name: .customLong("plugin-timeout"),
+    help: "Seconds a plugin may run before it is killed (default 60, env CNET_PLUGIN_TIMEOUT).")
+  var pluginTimeout: String?
 
   @Option(name: .customLong("log-level"), help: "error, warn, info or debug (env CNET_LOG_LEVEL).")
-  var logLevel: String = GlobalSettings.defaultLogLevel
+  var logLevel: String?
 
   /// The parsed values.
   var settings: GlobalSettings {
@@ -52,53 +57,36 @@ struct GlobalOptions: ParsableArguments {
   func makeBackend() throws -> any ContainerNetwork { try settings.makeBackend() }
 }
 
-/// The global options as plain values, whoever parsed them: ``GlobalOptions`` or ``AttachmentInvocation``.
+/// The global flags as given (nil: not given), whoever parsed them: ``GlobalOptions`` or ``AttachmentInvocation``.
 struct GlobalSettings: Equatable, Sendable {
-  var backend = defaultBackend
-  var configDir = defaultConfigDir
+  var backend: String?
+  var configDir: String?
   var pluginDirs: [String] = []
-  var cacheDir = defaultCacheDir
-  var runDir = defaultRunDir
-  var pluginTimeout = defaultPluginTimeout
-  var logLevel = defaultLogLevel
+  var cacheDir: String?
+  var runDir: String?
+  var pluginTimeout: String?
+  var logLevel: String?
 
-  static var defaultBackend: String { env("CNET_BACKEND") ?? "cni" }
-  static var defaultConfigDir: String { env("CNET_CONFIG_DIR") ?? CNIBackendConfiguration.defaultConfigDirectory }
-  static var defaultCacheDir: String { env("CNET_CACHE_DIR") ?? "/var/lib/cni" }
-  static var defaultRunDir: String { env("CNET_RUN_DIR") ?? "/run/containers/networks" }
-  static var defaultPluginTimeout: String { env("CNET_PLUGIN_TIMEOUT") ?? "60" }
-  static var defaultLogLevel: String { env("CNET_LOG_LEVEL") ?? "warn" }
-
-  /// A year: longer than any plugin should run, far below what milliseconds in an `Int64` hold.
-  static let maximumPluginTimeout: Double = 365 * 24 * 3600
-
-  /// What is wrong with these values, as the one line the user sees; nil when they are valid.
+  /// What is wrong with the flags, as the one line the user sees; nil when they are valid.
   var problem: String? {
-    if !["cni", "netavark"].contains(backend) { return "unknown backend \(backend): use cni or netavark" }
-    guard let timeout = Self.seconds(pluginTimeout) else {
-      return "--plugin-timeout \(pluginTimeout) is not a number of seconds such as 60 or 2.5"
+    if let backend, NetworkSettings.Backend(rawValue: backend) == nil {
+      return "unknown backend \(backend): use cni or netavark"
     }
-    if !(timeout > 0) { return "--plugin-timeout must be positive" }
-    // Bounded, so that the conversion to milliseconds cannot overflow.
-    if !(timeout <= Self.maximumPluginTimeout) {
-      return "--plugin-timeout must be at most \(Int(Self.maximumPluginTimeout)) seconds"
+    if let pluginTimeout {
+      guard let seconds = NetworkSettings.decimalSeconds(pluginTimeout) else {
+        return "--plugin-timeout \(pluginTimeout) is not a number of seconds such as 60 or 2.5"
+      }
+      if !(seconds > 0) { return "--plugin-timeout must be positive" }
+      if !(seconds <= NetworkSettings.maximumPluginTimeoutSeconds) {
+        return "--plugin-timeout must be at most \(Int(NetworkSettings.maximumPluginTimeoutSeconds)) seconds"
+      }
     }
-    if Self.levels[logLevel] == nil { return "--log-level must be error, warn, info or debug" }
+    if Self.levels[effectiveLogLevel] == nil { return "--log-level must be error, warn, info or debug" }
     return nil
   }
 
-  /// Decimal seconds, digits with an optional fraction; nil for anything else (hex, exponents, signs, inf, nan).
-  static func seconds(_ text: String) -> Double? {
-    let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-    let decimal = parts.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (48...57).contains($0) } }
-    return decimal ? Double(text) : nil
-  }
-
-  /// host-local's reservation directory; only the environment sets it (CNET_HOST_LOCAL_DIR), for tests and benchmarks.
-  var hostLocalDirectory: String? { env("CNET_HOST_LOCAL_DIR") }
-
-  /// A namespace to run plugins in instead of ours (CNET_HOST_NETNS), like Podman's rootless network namespace.
-  var hostNamespace: String? { env("CNET_HOST_NETNS") }
+  /// The level from the flag, else CNET_LOG_LEVEL, else warn.
+  var effectiveLogLevel: String { logLevel ?? env("CNET_LOG_LEVEL") ?? "warn" }
 
   static let levels: [String: Logger.Level] = [
     "error": .error, "warn": .warning, "warning": .warning, "info": .info, "debug": .debug, "trace": .trace,
@@ -106,30 +94,47 @@ struct GlobalSettings: Equatable, Sendable {
 
   var logger: Logger {
     var logger = Logger(label: "cnet") { _ in StandardErrorLogHandler() }
-    logger.logLevel = Self.levels[logLevel] ?? .warning
+    logger.logLevel = Self.levels[effectiveLogLevel] ?? .warning
     return logger
   }
 
-  var pluginDirectories: [String] {
-    if !pluginDirs.isEmpty { return pluginDirs }
-    if let list = env("CNET_PLUGIN_DIRS"), !list.isEmpty { return list.split(separator: ":").map(String.init) }
-    return CNIBackendConfiguration.defaultPluginDirectories
+  /// The library's settings (Podman's defaults, containers.conf, the `CNET_*` variables) with these flags over
+  /// them.
+  func networkSettings() throws -> NetworkSettings {
+    var settings = try NetworkSettings.load()
+    if let backend, let kind = NetworkSettings.Backend(rawValue: backend) {
+      settings.backend = kind
+      settings.origins["network_backend"] = "--backend"
+    }
+    if let configDir {
+      settings.configDirectory = configDir
+      settings.origins["network_config_dir"] = "--config-dir"
+    }
+    if !pluginDirs.isEmpty {
+      settings.pluginDirectories = pluginDirs
+      settings.origins["cni_plugin_dirs"] = "--plugin-dir"
+    }
+    if let cacheDir {
+      settings.cacheDirectory = cacheDir
+      settings.origins["cache_dir"] = "--cache-dir"
+    }
+    if let runDir {
+      settings.runDirectory = runDir
+      settings.origins["run_dir"] = "--run-dir"
+    }
+    if let pluginTimeout, let timeout = NetworkSettings.timeout(seconds: pluginTimeout) {
+      settings.pluginTimeout = timeout
+      settings.origins["plugin_timeout"] = "--plugin-timeout"
+    }
+    settings.logger = logger
+    // cnet runs each command's task on its main thread, which is the command's alone (CNet.runBlocking).
+    settings.pluginWaiting = .callingThread
+    return settings
   }
 
-  /// The backend these settings describe.
+  /// The backend these settings describe, from the library's factory.
   func makeBackend() throws -> any ContainerNetwork {
-    guard backend == "cni" else {
-      throw NetworkError(
-        .notSupported, "the netavark backend is not available in this version of cnet; use --backend cni")
-    }
-    var configuration = CNIBackendConfiguration(
-      configDirectory: configDir, pluginDirectories: pluginDirectories, cacheDirectory: cacheDir,
-      hostLocalDataDirectory: hostLocalDirectory,
-      pluginTimeout: .milliseconds(Int64((Self.seconds(pluginTimeout) ?? 60) * 1000)), hostNamespacePath: hostNamespace,
-      logger: logger)
-    // cnet runs each command's task on its main thread, which is the command's alone (CNet.runBlocking).
-    configuration.pluginWaiting = .callingThread
-    return CNINetworkBackend(configuration: configuration)
+    try NetworkBackendFactory.makeBackend(try networkSettings())
   }
 }
 

@@ -101,7 +101,13 @@ struct Run: AsyncParsableCommand {
   }
 
   static func resolve(_ executable: String) throws -> String {
-    if executable.contains("/") { return executable }
+    if executable.contains("/") {
+      // Checked before anything is attached: a missing command must not cost a setup and a teardown.
+      guard access(executable, X_OK) == 0 else {
+        throw NetworkError(.invalidArgument, "\(executable): \(String(cString: strerror(errno)))")
+      }
+      return executable
+    }
     let path =
       ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     for directory in path.split(separator: ":") where access("\(directory)/\(executable)", X_OK) == 0 {

@@ -39,6 +39,10 @@ public protocol ContainerNetwork: Sendable {
 
   /// The name of the network that exists even with no config on disk (`podman`).
   var defaultNetworkName: String { get }
+
+  /// The backend, its directories, defaults and programs (found or not, with their versions), and where its
+  /// settings came from: what `cnet info` prints.
+  func networkInfo() async -> NetworkInfo
 }
 
 extension ContainerNetwork {

@@ -8,21 +8,26 @@ public struct SubnetAllocator: Sendable {
     "10.89.0.0/16", "10.90.0.0/15", "10.92.0.0/14", "10.96.0.0/11", "10.128.0.0/9",
   ].map { IPNetwork($0)! }
 
-  /// The pools, in the order they are tried.
-  public var pools: [IPNetwork]
-  /// The prefix length of every subnet handed out.
-  public var subnetPrefixLength: Int
+  /// The pools, in the order they are tried, each with the size of the subnets it hands out.
+  public var sizedPools: [SubnetPool]
+
+  /// The pools' ranges, in the order they are tried.
+  public var pools: [IPNetwork] { sizedPools.map(\.base) }
 
   /// Creates an allocator that hands out subnets of `/subnetPrefixLength` from `pools`.
   ///
   /// A pool smaller than the subnet size, or whose family cannot have such a prefix, yields nothing; unlike
   /// Podman, which would hand out a subnet larger than the pool, every result lies wholly inside its pool.
   public init(pools: [IPNetwork] = defaultPools, subnetPrefixLength: Int = 24) {
-    self.pools = pools
-    self.subnetPrefixLength = subnetPrefixLength
+    sizedPools = pools.map { SubnetPool(base: $0, size: subnetPrefixLength) }
   }
 
-  /// The first subnet of size `/subnetPrefixLength`, scanning the pools in order and each pool from its start,
+  /// Creates an allocator over pools of their own sizes (containers.conf's `default_subnet_pools`).
+  public init(pools: [SubnetPool]) {
+    sizedPools = pools
+  }
+
+  /// The first subnet of its pool's size, scanning the pools in order and each pool from its start,
   /// that overlaps none of `used`.
   ///
   /// `used` may hold networks of any size and of both families; only those of a pool's family matter to it.
@@ -30,7 +35,8 @@ public struct SubnetAllocator: Sendable {
   public func firstFree(avoiding used: [IPNetwork]) throws(AddressError) -> IPNetwork {
     var v4: [Range]? = nil
     var v6: [Range]? = nil
-    for pool in pools {
+    for sized in sizedPools {
+      let pool = sized.base
       let ranges: [Range]
       if pool.isIPv4 {
         if v4 == nil { v4 = Self.mergedIPv4Ranges(used) }
@@ -39,7 +45,7 @@ public struct SubnetAllocator: Sendable {
         if v6 == nil { v6 = Self.mergedRanges(used.lazy.filter(\.isIPv6)) }
         ranges = v6!
       }
-      if let subnet = firstFree(in: pool, avoiding: ranges) {
+      if let subnet = firstFree(in: pool, size: sized.size, avoiding: ranges) {
         return subnet
       }
     }
@@ -116,7 +122,7 @@ public struct SubnetAllocator: Sendable {
     return merged
   }
 
-  func firstFree(in pool: IPNetwork, avoiding used: [Range]) -> IPNetwork? {
+  func firstFree(in pool: IPNetwork, size subnetPrefixLength: Int, avoiding used: [Range]) -> IPNetwork? {
     guard subnetPrefixLength >= pool.prefixLength, subnetPrefixLength <= pool.address.bitWidth else { return nil }
     let hostBits = pool.address.bitWidth - subnetPrefixLength
     let subnetMask: UInt128 = hostBits == 128 ? .max : (1 << hostBits) - 1

@@ -41,7 +41,7 @@ struct BackendSandbox {
       configDirectory: configDirectory, pluginDirectories: TestEnvironment.pluginDirectories,
       cacheDirectory: root.appending("cache"), hostLocalDataDirectory: root.appending("ipam"),
       hostNamespacePath: hostNamespace, logger: logs.logger)
-    if let pools { configuration.subnetPools = pools.map { IPNetwork($0)! } }
+    if let pools { configuration.subnetPools = pools.map { SubnetPool(base: IPNetwork($0)!, size: 24) } }
     return configuration
   }
 

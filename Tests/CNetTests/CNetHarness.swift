@@ -27,6 +27,8 @@ struct CNetSandbox {
   /// still tell them from the defaults.
   var defaultConfigDir: String { root.appending("default-config") }
   var defaultCacheDir: String { root.appending("default-cache") }
+  /// An empty containers.conf that replaces the machine's (CONTAINERS_CONF).
+  var containersConf: String { root.appending("containers.conf") }
   /// CNET_HOST_NETNS for the commands, when the test runs plugins.
   var hostNamespace: String?
 
@@ -37,6 +39,7 @@ struct CNetSandbox {
     for directory in [configDir, cacheDir, hostLocalDir] {
       try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
+    _ = FileManager.default.createFile(atPath: containersConf, contents: nil)
   }
 
   func remove() { root.remove() }
@@ -47,6 +50,8 @@ struct CNetSandbox {
     environment["CNET_HOST_LOCAL_DIR"] = hostLocalDir
     environment["CNET_CONFIG_DIR"] = defaultConfigDir
     environment["CNET_CACHE_DIR"] = defaultCacheDir
+    // The machine's containers.conf files must not steer a test: an empty one replaces them all.
+    environment["CONTAINERS_CONF"] = containersConf
     if let hostNamespace { environment["CNET_HOST_NETNS"] = hostNamespace }
     environment.merge(extra) { $1 }
     return environment

@@ -123,6 +123,60 @@ import Testing
     }
   }
 
+  /// containers.conf chooses what a command with no flags uses; `cnet info` says what was chosen and from where;
+  /// CNET_* variables and flags override the file, in that order.
+  @Test func containersConfChoosesTheConfigDirectoryAndInfoSaysSo() async throws {
+    try await withSandbox { cnet in
+      let networks = cnet.root.appending("from-conf")
+      let conf = cnet.root.appending("x.conf")
+      let text =
+        "[network]\nnetwork_config_dir = \"\(networks)\"\n"
+        + "default_subnet_pools = [{base = \"10.150.0.0/16\", size = 26}]\n"
+      try text.write(toFile: conf, atomically: true, encoding: .utf8)
+      // No directory flags, and no CNET_CONFIG_DIR: the file decides.
+      var environment = ["CONTAINERS_CONF": conf, "CNET_CONFIG_DIR": ""]
+      let created = try cnet.raw(
+        ["create", "--disable-dns", "--cache-dir", cnet.cacheDir, "confnet"], environment: environment)
+      #expect(created.status == 0, "\(created.stderr)")
+      #expect(FileManager.default.fileExists(atPath: "\(networks)/confnet.conflist"))
+      let listed = try cnet.raw(["ls", "-q", "--cache-dir", cnet.cacheDir], environment: environment)
+      #expect(listed.stdout == "confnet\npodman\n")
+      let inspected = try cnet.raw(
+        ["inspect", "--format", "{{.Subnets}}", "--cache-dir", cnet.cacheDir, "confnet"], environment: environment)
+      #expect(inspected.stdout == "[{10.150.0.0/26 10.150.0.1 <nil>}]\n")
+
+      let info = try cnet.raw(["info", "--cache-dir", cnet.cacheDir], environment: environment)
+      #expect(info.status == 0, "\(info.stderr)")
+      #expect(info.stdout.contains("config files: \(conf)\n"))
+      #expect(info.stdout.contains("  config: \(networks) (containers.conf)\n"))
+      #expect(info.stdout.contains("  cache: \(cnet.cacheDir) (--cache-dir)\n"))
+      #expect(info.stdout.contains("default subnet pools: 10.150.0.0/16 (/26) (containers.conf)\n"))
+      let json = try #require(
+        try parseJSON(try cnet.raw(["info", "--format", "json"], environment: environment).stdout) as? [String: Any])
+      #expect(json["backend"] as? String == "cni")
+      #expect(json["config_files"] as? [String] == [conf])
+      #expect((json["directories"] as? [String: [String]])?["config"] == [networks])
+
+      // The variable over the file, the flag over both.
+      environment["CNET_CONFIG_DIR"] = cnet.configDir
+      #expect(try cnet.raw(["ls", "-q"], environment: environment).stdout == "podman\n")
+      let flagged = try cnet.raw(["ls", "-q", "--config-dir", networks], environment: environment)
+      #expect(flagged.stdout == "confnet\npodman\n")
+    }
+  }
+
+  @Test func aMalformedContainersConfIsOneLineNamingFileAndLine() async throws {
+    try await withSandbox { cnet in
+      let conf = cnet.root.appending("bad.conf")
+      try "[network]\nnetwork_backend = \"cni\"\nnetwork_backend = \"cni\"\n".write(
+        toFile: conf, atomically: true, encoding: .utf8)
+      let result = try cnet.cnet(["ls"], environment: ["CONTAINERS_CONF": conf])
+      #expect(result.status == 125)
+      #expect(result.stderr.hasPrefix("Error: containers.conf \(conf): line 3"), "\(result.stderr)")
+      #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+  }
+
   @Test func netavarkBackendIsAClearError() async throws {
     try await withSandbox { cnet in
       let result = try cnet.cnet(["ls", "--backend", "netavark"])

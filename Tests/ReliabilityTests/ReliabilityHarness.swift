@@ -37,7 +37,7 @@ struct Sandbox {
       configDirectory: configDirectory, pluginDirectories: TestEnvironment.pluginDirectories,
       cacheDirectory: cacheDirectory, hostLocalDataDirectory: hostLocalDirectory, pluginTimeout: .seconds(30),
       hostNamespacePath: hostNamespace)
-    configuration.subnetPools = [IPNetwork("10.236.0.0/16")!]
+    configuration.subnetPools = [SubnetPool(base: IPNetwork("10.236.0.0/16")!, size: 24)]
     if let logger { configuration.logger = logger }
     return CNINetworkBackend(configuration: configuration)
   }
