@@ -10,31 +10,6 @@ import Synchronization
   import Musl
 #endif
 
-/// How a child process ended.
-enum ProcessTermination: Sendable, Equatable, CustomStringConvertible {
-  case exited(Int32)
-  case signaled(Int32)
-
-  var description: String {
-    switch self {
-    case .exited(let status): "exit status \(status)"
-    case .signaled(let signal): "signal: \(Self.signalName(signal))"
-    }
-  }
-
-  static func signalName(_ signal: Int32) -> String {
-    switch signal {
-    case SIGKILL: "killed"
-    case SIGTERM: "terminated"
-    case SIGSEGV: "segmentation fault"
-    case SIGABRT: "aborted"
-    case SIGPIPE: "broken pipe"
-    case SIGINT: "interrupt"
-    default: "signal \(signal)"
-    }
-  }
-}
-
 /// Everything a finished child left behind.
 struct ProcessOutput: Sendable {
   var stdout: [UInt8]
@@ -276,9 +251,7 @@ enum ProcessRunner {
         }
         return
       }
-      // WIFEXITED and friends are macros the importer cannot see.
-      let signal = status & 0x7F
-      termination = signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
+      termination = ProcessTermination(waitStatus: status)
     }
 
     func killGroup(_ reason: Stop) {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CNetShim
 import ContainerNetworkCore
 import Dispatch
 import FoundationEssentials

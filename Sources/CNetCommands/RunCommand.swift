@@ -1,5 +1,4 @@
 import ArgumentParser
-import CNetShim
 import ContainerNetworkCore
 import Dispatch
 import FoundationEssentials
@@ -64,40 +63,22 @@ struct Run: AsyncParsableCommand {
     throw ExitCode(status)
   }
 
-  /// Spawns the command inside the namespace with our stdin, stdout and stderr, forwarding signals to it.
+  /// Runs the command inside the namespace with our stdin, stdout and stderr, forwarding signals to it; returns its
+  /// status as a shell reports it.
   static func spawnAndWait(
     path: String, arguments: [String], namespacePath: String, signals: SignalForwarder
   ) async throws -> Int32 {
-    let namespaceFD = open(namespacePath, O_RDONLY | O_CLOEXEC)
-    guard namespaceFD >= 0 else {
-      throw NetworkError(.io, "cannot open \(namespacePath): \(String(cString: strerror(errno)))")
+    let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+    let child: NamespacedProcess
+    do {
+      child = try NamespacedProcess.start(
+        path: path, arguments: arguments, environment: environment, namespacePath: namespacePath)
+    } catch {
+      throw NetworkError(.io, "cannot run \(path): \(String(cString: strerror(error.errno)))", causes: [error])
     }
-    defer { close(namespaceFD) }
-    let argv = arguments.map { strdup($0) } + [nil]
-    let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-      argv.forEach { free($0) }
-      envp.forEach { free($0) }
-    }
-    var pid: pid_t = 0
-    var step: Int32 = 0
-    let code = cnet_spawn(path, argv, envp, 0, namespaceFD, 0, 1, 2, &pid, &step)
-    guard code == 0 else {
-      throw NetworkError(.io, "cannot run \(path): \(String(cString: strerror(code)))")
-    }
-    signals.forward(to: pid)
-    let child = pid
-    let raw = await withCheckedContinuation { continuation in
-      DispatchQueue.global().async {
-        var status: Int32 = 0
-        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-        continuation.resume(returning: status)
-      }
-    }
-    signals.forward(to: nil)
-    // WIFEXITED / WEXITSTATUS / WTERMSIG, which Glibc exposes only as macros.
-    let signal = raw & 0x7f
-    return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+    signals.forward(to: child.pid)
+    defer { signals.forward(to: nil) }
+    return try await child.wait().shellStatus
   }
 
   static func resolve(_ executable: String) throws -> String {
