@@ -103,6 +103,13 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .executableTarget(name: "cnet", dependencies: ["CNetCommands"], swiftSettings: swiftSettings),
+    // The README's "Using the library": an engine that attaches one namespace through the factory; CI runs it.
+    .executableTarget(
+      name: "example-engine",
+      dependencies: ["ContainerNetworkCore", "NetworkAddress", "NetworkBackendFactory", "NetworkNamespace"],
+      path: "Sources/ExampleEngine",
+      swiftSettings: swiftSettings
+    ),
     // In-process benchmark figures (list, inspect, create, subnet allocation); run by scripts/bench, never by tests.
     .executableTarget(
       name: "cnet-bench",
@@ -189,7 +196,8 @@ let package = Package(
     .testTarget(
       name: "ReliabilityTests",
       dependencies: [
-        "cnet", "cnet-soak", "CNIBackend", "CNetShim", "ContainerNetworkCore", "FileSystemSupport", "NetworkAddress",
+        "cnet", "cnet-soak", "example-engine", "CNIBackend", "CNetShim", "ContainerNetworkCore", "FileSystemSupport",
+        "NetworkAddress",
         "TestSupport",
         .product(name: "Logging", package: "swift-log"),
       ],
