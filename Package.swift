@@ -53,7 +53,7 @@ let package = Package(
     // The ContainerNetwork protocol, the Podman-compatible model, validation and allocation.
     .target(
       name: "ContainerNetworkCore",
-      dependencies: ["NetworkAddress", "OrderedJSON"],
+      dependencies: ["NetworkAddress"],
       swiftSettings: swiftSettings
     ),
     // Swift's libcni: find, execute and chain CNI plugins, cache results, convert versions.

@@ -42,6 +42,11 @@ public actor CNINetworkBackend {
   public nonisolated var drivers: [String] { CNINetworkCreation.drivers }
   public nonisolated var defaultNetworkName: String { configuration.defaultNetworkName }
 
+  /// The CNI runtime over ``executor`` and the result cache; setup, teardown and removal all run plugins through it.
+  nonisolated var runtime: CNIConfig {
+    CNIConfig(executor: executor, cacheDirectory: configuration.cacheDirectory)
+  }
+
   // MARK: Loading
 
   /// The networks on disk plus the default one, read again only when the directory changed.

@@ -130,16 +130,14 @@ public struct CNet: AsyncParsableCommand {
 
 /// Global options may come before the subcommand, as in `podman --network-backend cni network ls`; the parser
 /// reads them after it, so they are moved there.
+/// The global flags are the fast reader's table (`AttachmentInvocation.Slot`), which a test holds to ArgumentParser's.
 func movingGlobalOptions(_ arguments: [String]) -> [String] {
-  let withValue: Set<String> = [
-    "--backend", "--config-dir", "--plugin-dir", "--cache-dir", "--run-dir", "--plugin-timeout", "--log-level",
-  ]
   var leading: [String] = []
   var index = 0
   while index < arguments.count {
     let argument = arguments[index]
     let name = String(argument.split(separator: "=", maxSplits: 1).first ?? "")
-    guard withValue.contains(name) else { break }
+    guard AttachmentInvocation.Slot(spelling: name)?.isGlobal == true else { break }
     leading.append(argument)
     if !argument.contains("="), index + 1 < arguments.count {
       leading.append(arguments[index + 1])

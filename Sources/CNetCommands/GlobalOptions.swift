@@ -100,32 +100,19 @@ struct GlobalSettings: Equatable, Sendable {
 
   /// The library's settings (Podman's defaults, containers.conf, the `CNET_*` variables) with these flags over
   /// them.
+  // Not inlined: inlined into an async command, Swift 6.3.1's optimizer crashed while splitting its coroutine.
+  @inline(never)
   func networkSettings() throws -> NetworkSettings {
     var settings = try NetworkSettings.load()
-    if let backend, let kind = NetworkSettings.Backend(rawValue: backend) {
-      settings.backend = kind
-      settings.origins["network_backend"] = "--backend"
-    }
-    if let configDir {
-      settings.configDirectory = configDir
-      settings.origins["network_config_dir"] = "--config-dir"
-    }
-    if !pluginDirs.isEmpty {
-      settings.pluginDirectories = pluginDirs
-      settings.origins["cni_plugin_dirs"] = "--plugin-dir"
-    }
-    if let cacheDir {
-      settings.cacheDirectory = cacheDir
-      settings.origins["cache_dir"] = "--cache-dir"
-    }
-    if let runDir {
-      settings.runDirectory = runDir
-      settings.origins["run_dir"] = "--run-dir"
-    }
-    if let pluginTimeout, let timeout = NetworkSettings.timeout(seconds: pluginTimeout) {
-      settings.pluginTimeout = timeout
-      settings.origins["plugin_timeout"] = "--plugin-timeout"
-    }
+    let backend = backend.flatMap(NetworkSettings.Backend.init(rawValue:))
+    settings.set(\.backend, to: backend, setting: "network_backend", from: "--backend")
+    settings.set(\.configDirectory, to: configDir, setting: "network_config_dir", from: "--config-dir")
+    let directories = pluginDirs.isEmpty ? nil : pluginDirs
+    settings.set(\.pluginDirectories, to: directories, setting: "cni_plugin_dirs", from: "--plugin-dir")
+    settings.set(\.cacheDirectory, to: cacheDir, setting: "cache_dir", from: "--cache-dir")
+    settings.set(\.runDirectory, to: runDir, setting: "run_dir", from: "--run-dir")
+    let timeout = pluginTimeout.flatMap(NetworkSettings.timeout(seconds:))
+    settings.set(\.pluginTimeout, to: timeout, setting: "plugin_timeout", from: "--plugin-timeout")
     settings.logger = logger
     // cnet runs each command's task on its main thread, which is the command's alone (CNet.runBlocking).
     settings.pluginWaiting = .callingThread
@@ -133,6 +120,7 @@ struct GlobalSettings: Equatable, Sendable {
   }
 
   /// The backend these settings describe, from the library's factory.
+  @inline(never)
   func makeBackend() throws -> any ContainerNetwork {
     try NetworkBackendFactory.makeBackend(try networkSettings())
   }

@@ -1,5 +1,4 @@
 import NetworkAddress
-import OrderedJSON
 
 /// What a container engine asks for when it attaches (or detaches) a container's namespace.
 public struct NetworkOptions: Hashable, Sendable, Codable {
@@ -182,9 +181,14 @@ public struct PortMapping: Hashable, Sendable, Codable {
     `protocol` = try c.decodeIfPresent(String.self, forKey: .protocol) ?? "tcp"
   }
 
-  /// The protocols of the comma list, in order.
+  /// The protocols of the comma list, in order, without surrounding white space.
   public var protocols: [String] {
-    `protocol`.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingWhitespace() }
+    `protocol`.split(separator: ",", omittingEmptySubsequences: false).map { item in
+      guard let first = item.firstIndex(where: { !$0.isWhitespace }),
+        let last = item.lastIndex(where: { !$0.isWhitespace })
+      else { return "" }
+      return String(item[first...last])
+    }
   }
 
   /// The number of ports covered (a range of 0 counts as 1).

@@ -1,5 +1,4 @@
 import CNetShim
-import Dispatch
 
 #if canImport(Glibc)
   import Glibc
@@ -37,8 +36,8 @@ public final class FileLock: Sendable {
   }
 
   /// Waits for the lock, at most `timeout`, without blocking a Swift-concurrency thread: a blocked pool thread could
-  /// starve the very task that holds the lock. The uncontended case takes the lock at once; otherwise a Dispatch
-  /// thread tries again, at growing intervals up to 20 ms, until the lock is free or the time is up.
+  /// starve the very task that holds the lock. The uncontended case takes the lock at once; otherwise a thread of
+  /// its own (``OSThread``) tries again, at growing intervals up to 20 ms, until the lock is free or the time is up.
   ///
   /// - Throws: ``SystemCallError`` with `ETIMEDOUT` when another process held the lock for all of `timeout`.
   public static func acquire(path: String, timeout: Duration) async throws(SystemCallError) -> FileLock {
@@ -51,7 +50,7 @@ public final class FileLock: Sendable {
     }
     let deadline = ContinuousClock.now + timeout
     let outcome: Result<FileLock, SystemCallError> = await withCheckedContinuation { continuation in
-      DispatchQueue.global().async {
+      let waiting: @Sendable () -> Void = {
         var pause: UInt32 = 500
         while true {
           if cnet_ofd_trylock(fd, 1) == 0 {
@@ -68,6 +67,12 @@ public final class FileLock: Sendable {
           usleep(pause)
           pause = min(pause * 2, 20_000)
         }
+      }
+      do {
+        try OSThread.start(waiting)
+      } catch {
+        close(fd)
+        continuation.resume(returning: .failure(SystemCallError(call: "pthread_create", path: path, errno: EAGAIN)))
       }
     }
     return try outcome.get()

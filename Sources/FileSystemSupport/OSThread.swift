@@ -7,6 +7,16 @@
 /// Work on OS threads of our own, outside the Swift-concurrency pool: for anything that blocks (poll on a child's
 /// pipes) or changes per-thread state (entering a namespace), which must never happen on a pool thread.
 ///
+/// The package's ways to run work off Swift's shared executors, one per job:
+/// - ``OSThread``: one-off work that blocks or changes per-thread state (entering a namespace, waitpid, waiting
+///   for a contended lock, sigwait); the thread exits afterwards.
+/// - ``OSThreadPool``: blocking work that comes often and in sequence (a plugin run), where starting a thread each
+///   time costs more than the work around it.
+/// - ``SerialThreadExecutor``: a whole task on one thread that belongs to it (`cnet`'s command on its main thread;
+///   tests that let plugin runs block their own thread).
+/// - Dispatch's `concurrentPerform`: CPU-bound work split over the cores (decoding a large config directory or
+///   network index), where a measured gain is worth a thread per core (BENCHMARKS.md).
+///
 /// Plain pthreads, so that the command-line tool does not need Foundation's `Thread`.
 public enum OSThread {
   /// Runs `work` on a new joinable OS thread and waits for it.

@@ -7,6 +7,13 @@
 #endif
 
 /// A failed system call: which call, on which path, and the errno it returned.
+///
+/// Why not swift-system's `FileDescriptor` and `Errno`: the calls this package makes are mostly ones it lacks
+/// (open-file-description locks, `pipe2`/`socketpair` with close-on-exec, pidfd, `setns`, `unshare`, mounts), made
+/// through the C shim or Glibc anyway; a second error type for the few it has would split one concept in two, and
+/// its `Errno` carries no call name or path, which every message here names. File I/O has one way per purpose:
+/// `AtomicFile` writes, `readWholeFile`-style raw reads where a size limit, `O_NOFOLLOW` or a stat of the same
+/// descriptor matter (config files, the index, the cache), FileManager only to list directories.
 public struct SystemCallError: Error, Equatable, CustomStringConvertible, Sendable {
   /// The name of the call that failed, e.g. `open`.
   public var call: String

@@ -43,47 +43,26 @@ extension NetworkSettings {
   /// Takes every key `conf` sets.
   mutating func apply(_ conf: ContainersConf) throws(NetworkError) {
     configFiles = conf.files
-    let origin = "containers.conf"
     if let value = conf.networkBackend {
       guard let backend = Backend(rawValue: value) else {
-        throw NetworkError(
-          .invalidArgument, "containers.conf: unknown network_backend \(value): use cni or netavark")
+        throw NetworkError(.invalidArgument, "containers.conf: unknown network_backend \(value): use cni or netavark")
       }
-      self.backend = backend
-      origins["network_backend"] = origin
+      set(\.backend, to: backend, setting: "network_backend", from: "containers.conf")
     }
-    if let value = conf.networkConfigDirectory {
-      configDirectory = value
-      origins["network_config_dir"] = origin
-    }
+    set(\.configDirectory, to: conf.networkConfigDirectory, setting: "network_config_dir", from: "containers.conf")
     if conf.cniPluginDirectories != nil {
-      pluginDirectories = conf.list(.cniPluginDirectories, defaults: pluginDirectories)
-      origins["cni_plugin_dirs"] = origin
+      let directories = conf.list(.cniPluginDirectories, defaults: pluginDirectories)
+      set(\.pluginDirectories, to: directories, setting: "cni_plugin_dirs", from: "containers.conf")
     }
     if conf.helperBinariesDirectories != nil {
-      helperDirectories = conf.list(.helperBinariesDirectories, defaults: helperDirectories)
-      origins["helper_binaries_dir"] = origin
+      let directories = conf.list(.helperBinariesDirectories, defaults: helperDirectories)
+      set(\.helperDirectories, to: directories, setting: "helper_binaries_dir", from: "containers.conf")
     }
-    if let value = conf.defaultNetwork {
-      defaultNetwork = value
-      origins["default_network"] = origin
-    }
-    if let value = conf.defaultSubnet {
-      defaultSubnet = value
-      origins["default_subnet"] = origin
-    }
-    if let value = conf.defaultSubnetPools {
-      subnetPools = value
-      origins["default_subnet_pools"] = origin
-    }
-    if let value = conf.firewallDriver {
-      firewallDriver = value
-      origins["firewall_driver"] = origin
-    }
-    if let value = conf.dnsBindPort {
-      dnsBindPort = value
-      origins["dns_bind_port"] = origin
-    }
+    set(\.defaultNetwork, to: conf.defaultNetwork, setting: "default_network", from: "containers.conf")
+    set(\.defaultSubnet, to: conf.defaultSubnet, setting: "default_subnet", from: "containers.conf")
+    set(\.subnetPools, to: conf.defaultSubnetPools, setting: "default_subnet_pools", from: "containers.conf")
+    set(\.firewallDriver, to: conf.firewallDriver, setting: "firewall_driver", from: "containers.conf")
+    set(\.dnsBindPort, to: conf.dnsBindPort, setting: "dns_bind_port", from: "containers.conf")
   }
 
   /// Takes the `CNET_*` variables that are set and not empty.
@@ -96,41 +75,42 @@ extension NetworkSettings {
       guard let backend = Backend(rawValue: text) else {
         throw NetworkError(.invalidArgument, "CNET_BACKEND: unknown backend \(text): use cni or netavark")
       }
-      self.backend = backend
-      origins["network_backend"] = "CNET_BACKEND"
-    }
-    if let text = value("CNET_CONFIG_DIR") {
-      configDirectory = text
-      origins["network_config_dir"] = "CNET_CONFIG_DIR"
-    }
-    if let text = value("CNET_PLUGIN_DIRS") {
-      pluginDirectories = text.split(separator: ":").map(String.init)
-      origins["cni_plugin_dirs"] = "CNET_PLUGIN_DIRS"
-    }
-    if let text = value("CNET_CACHE_DIR") {
-      cacheDirectory = text
-      origins["cache_dir"] = "CNET_CACHE_DIR"
-    }
-    if let text = value("CNET_RUN_DIR") {
-      runDirectory = text
-      origins["run_dir"] = "CNET_RUN_DIR"
+      set(\.backend, to: backend, setting: "network_backend", from: "CNET_BACKEND")
     }
     if let text = value("CNET_PLUGIN_TIMEOUT") {
       guard let timeout = Self.timeout(seconds: text) else {
         throw NetworkError(
           .invalidArgument, "CNET_PLUGIN_TIMEOUT \(text) is not a number of seconds from 0.001 to 31536000")
       }
-      pluginTimeout = timeout
-      origins["plugin_timeout"] = "CNET_PLUGIN_TIMEOUT"
+      set(\.pluginTimeout, to: timeout, setting: "plugin_timeout", from: "CNET_PLUGIN_TIMEOUT")
     }
-    if let text = value("CNET_HOST_LOCAL_DIR") {
-      hostLocalDataDirectory = text
-      origins["host_local_dir"] = "CNET_HOST_LOCAL_DIR"
-    }
-    if let text = value("CNET_HOST_NETNS") {
-      hostNamespacePath = text
-      origins["host_netns"] = "CNET_HOST_NETNS"
-    }
+    let directories = value("CNET_PLUGIN_DIRS").map { $0.split(separator: ":").map(String.init) }
+    set(\.pluginDirectories, to: directories, setting: "cni_plugin_dirs", from: "CNET_PLUGIN_DIRS")
+    set(\.configDirectory, to: value("CNET_CONFIG_DIR"), setting: "network_config_dir", from: "CNET_CONFIG_DIR")
+    set(\.cacheDirectory, to: value("CNET_CACHE_DIR"), setting: "cache_dir", from: "CNET_CACHE_DIR")
+    set(\.runDirectory, to: value("CNET_RUN_DIR"), setting: "run_dir", from: "CNET_RUN_DIR")
+    set(
+      \.hostLocalDataDirectory, to: value("CNET_HOST_LOCAL_DIR"), setting: "host_local_dir", from: "CNET_HOST_LOCAL_DIR"
+    )
+    set(\.hostNamespacePath, to: value("CNET_HOST_NETNS"), setting: "host_netns", from: "CNET_HOST_NETNS")
+  }
+
+  /// Sets `field` to `value` and notes `origin` for `setting`, when there is a value.
+  public mutating func set<Value>(
+    _ field: WritableKeyPath<NetworkSettings, Value>, to value: Value?, setting: String, from origin: String
+  ) {
+    guard let value else { return }
+    self[keyPath: field] = value
+    origins[setting] = origin
+  }
+
+  /// The same for an optional field.
+  public mutating func set<Value>(
+    _ field: WritableKeyPath<NetworkSettings, Value?>, to value: Value?, setting: String, from origin: String
+  ) {
+    guard let value else { return }
+    self[keyPath: field] = value
+    origins[setting] = origin
   }
 
   /// The longest plugin timeout: a year, longer than any plugin should run, far below what milliseconds in an

@@ -122,63 +122,107 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
   }
 }
 
-// MARK: - Encoding
+// MARK: - Writing
 
 extension JSONValue {
-  /// The compact JSON text of this value, keys in their stored order.
+  /// The compact JSON text of this value, keys in their stored order, numbers exactly as written.
   public func serialized() -> [UInt8] {
-    var output: [UInt8] = []
-    output.reserveCapacity(256)
-    write(to: &output)
-    return output
+    JSONWriter.text(of: self, escapingHTML: false, indent: nil)
   }
 
   /// The compact JSON text of this value as a string.
   public var jsonString: String { String(decoding: serialized(), as: UTF8.self) }
+}
 
-  private func write(to output: inout [UInt8]) {
-    switch self {
+/// The package's one JSON writer: ``JSONValue/serialized()`` and ``GoJSONFormat`` both write through it.
+///
+/// Strings are escaped as Go's encoder does (`\"`, `\\`, `\n`, `\r`, `\t`, other control characters as `\u00XX`);
+/// with `escapingHTML`, also `<`, `>`, `&`, U+2028 and U+2029 as `\uXXXX`, as Go's `json.Marshal` does. Numbers are
+/// written as their stored text. With an `indent`, the layout is that of Go's `json.MarshalIndent` (one member or
+/// element per line, `": "` after keys, `[]` and `{}` for empty containers); without one, the text is compact.
+struct JSONWriter {
+  let escapingHTML: Bool
+  let indent: [UInt8]?
+  var output: [UInt8] = []
+
+  /// The JSON text of `value`.
+  static func text(of value: JSONValue, escapingHTML: Bool, indent: [UInt8]?) -> [UInt8] {
+    var writer = JSONWriter(escapingHTML: escapingHTML, indent: indent)
+    writer.output.reserveCapacity(indent == nil ? 256 : 1024)
+    writer.write(value, depth: 0)
+    return writer.output
+  }
+
+  private mutating func write(_ value: JSONValue, depth: Int) {
+    switch value {
     case .null: output.append(contentsOf: "null".utf8)
-    case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
+    case .bool(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
     case .number(let text): output.append(contentsOf: text.utf8)
-    case .string(let text): Self.writeString(text, to: &output)
+    case .string(let text): writeString(text)
     case .array(let elements):
       output.append(UInt8(ascii: "["))
+      if elements.isEmpty {
+        output.append(UInt8(ascii: "]"))
+        return
+      }
       for (index, element) in elements.enumerated() {
         if index > 0 { output.append(UInt8(ascii: ",")) }
-        element.write(to: &output)
+        newline(depth + 1)
+        write(element, depth: depth + 1)
       }
+      newline(depth)
       output.append(UInt8(ascii: "]"))
     case .object(let object):
       output.append(UInt8(ascii: "{"))
+      if object.isEmpty {
+        output.append(UInt8(ascii: "}"))
+        return
+      }
       for (index, member) in object.members.enumerated() {
         if index > 0 { output.append(UInt8(ascii: ",")) }
-        Self.writeString(member.key, to: &output)
+        newline(depth + 1)
+        writeString(member.key)
         output.append(UInt8(ascii: ":"))
-        member.value.write(to: &output)
+        if indent != nil { output.append(UInt8(ascii: " ")) }
+        write(member.value, depth: depth + 1)
       }
+      newline(depth)
       output.append(UInt8(ascii: "}"))
     }
   }
 
-  private static func writeString(_ text: String, to output: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
+  /// A line break and `level` indents; nothing in compact text.
+  private mutating func newline(_ level: Int) {
+    guard let indent else { return }
+    output.append(0x0A)
+    for _ in 0..<level { output.append(contentsOf: indent) }
+  }
+
+  private mutating func writeString(_ text: String) {
     output.append(UInt8(ascii: "\""))
-    for byte in text.utf8 {
-      switch byte {
-      case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-      case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-      case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-      case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-      case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-      case 0..<0x20:
-        output.append(contentsOf: Array("\\u00".utf8))
-        output.append(hex[Int(byte >> 4)])
-        output.append(hex[Int(byte & 0xF)])
-      default: output.append(byte)
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": output.append(contentsOf: #"\""#.utf8)
+      case "\\": output.append(contentsOf: #"\\"#.utf8)
+      case "\n": output.append(contentsOf: #"\n"#.utf8)
+      case "\r": output.append(contentsOf: #"\r"#.utf8)
+      case "\t": output.append(contentsOf: #"\t"#.utf8)
+      case "<", ">", "&", "\u{2028}", "\u{2029}":
+        if escapingHTML { writeUnicodeEscape(scalar.value) } else { UTF8.encode(scalar) { output.append($0) } }
+      default:
+        if scalar.value < 0x20 { writeUnicodeEscape(scalar.value) } else { UTF8.encode(scalar) { output.append($0) } }
       }
     }
     output.append(UInt8(ascii: "\""))
+  }
+
+  /// `\u` and four lowercase hexadecimal digits.
+  private mutating func writeUnicodeEscape(_ value: UInt32) {
+    output.append(contentsOf: #"\u"#.utf8)
+    for shift in stride(from: 12, through: 0, by: -4) {
+      let digit = UInt8((value >> UInt32(shift)) & 0xF)
+      output.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+    }
   }
 }
 

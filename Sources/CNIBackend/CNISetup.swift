@@ -1,0 +1,80 @@
+import CNIRuntime
+import ContainerNetworkCore
+import FileSystemSupport
+
+/// Setup: every planned network attached in order, or none of them (a failure rolls back what was attached).
+extension CNINetworkBackend {
+  public func setup(namespacePath: String, options: NetworkOptions) async throws -> [String: StatusBlock] {
+    runtime.warmUp()
+    let plan = try prepare(namespacePath: namespacePath, options: options)
+    // A rollback runs DEL, and DEL removes whatever the names designate: it must never meet an attachment this call
+    // did not make. So an existing one is refused before any plugin runs, never attached over.
+    try refuseExistingAttachments(plan, containerID: options.containerID)
+    let present = try await namespaces.prepare(namespacePath, interfaces: plan.map(\.runtime.ifName))
+    if let interface = present.first {
+      throw NetworkError(
+        .alreadyExists,
+        "interface \(interface) already exists in network namespace \(namespacePath): choose another interface_name, or tear down the attachment that made it"
+      )
+    }
+    var attached: [Attachment] = []
+    var statuses: [String: StatusBlock] = [:]
+    for attachment in plan {
+      do {
+        if Task.isCancelled { throw CNIError(.cancelled, message: "setup was cancelled") }
+        let result = try await runtime.addNetworkList(attachment.list, attachment.runtime)
+        // From here on the attachment is ours to undo, even if its status cannot be built.
+        attached.append(attachment)
+        statuses[attachment.network.name] = try Self.statusBlock(
+          from: result, namespacePath: namespacePath, ifName: attachment.runtime.ifName)
+      } catch {
+        // The failing network is undone too: its earlier plugins may have created interfaces, reservations or
+        // rules before the failure.
+        let undo = attached.last?.network.name == attachment.network.name ? attached : attached + [attachment]
+        let rollbackFailures = await rollBack(undo)
+        let cancelled = (error as? CNIError)?.kind == .cancelled
+        var message =
+          cancelled
+          ? "setup of container \(options.containerID) was cancelled on network \(attachment.network.name) and rolled back"
+          : "setting up network \(attachment.network.name): \(error)"
+        for failure in rollbackFailures {
+          message += "; rolling back network \(failure.network) failed: \(failure.error)"
+        }
+        throw NetworkError(
+          cancelled ? .cancelled : .pluginFailed, message, causes: [error] + rollbackFailures.map(\.error))
+      }
+    }
+    // Cache files of setups killed mid-write are swept by the next success (only files no live writer holds).
+    AtomicFile.removeStaleTemporaryFiles(in: "\(configuration.cacheDirectory)/results")
+    return statuses
+  }
+
+  /// Undoes `attachments` in reverse order, every one of them even when some fail; returns the failures, which the
+  /// setup's error reports (not logged as well).
+  private func rollBack(_ attachments: [Attachment]) async -> [(network: String, error: CNIError)] {
+    var failures: [(network: String, error: CNIError)] = []
+    for done in attachments.reversed() {
+      do {
+        try await runtime.deleteNetworkList(done.list, done.runtime)
+      } catch {
+        failures.append((done.network.name, error))
+      }
+    }
+    return failures
+  }
+
+  /// Throws when the container is attached to one of the planned networks already, or was being attached by a
+  /// setup that never finished (its entry is recorded before the first plugin runs).
+  private nonisolated func refuseExistingAttachments(_ plan: [Attachment], containerID: String) throws(NetworkError) {
+    for attachment in plan {
+      guard
+        let existing = runtime.cachedAttachments(network: attachment.network.name, containerID: containerID).first
+      else { continue }
+      let state = existing.resultJSON == nil ? "a setup of it was interrupted" : "interface \(existing.ifName)"
+      throw NetworkError(
+        .alreadyExists,
+        "container \(containerID) is already attached to network \(attachment.network.name) (\(state)): tear it down first"
+      )
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import CNIRuntime
+import ContainerNetworkCore
+import FileSystemSupport
+
+/// Teardown: the planned networks detached in reverse order, each with the config list its setup ran with when the
+/// result cache has it.
+extension CNINetworkBackend {
+  public func teardown(namespacePath: String, options: NetworkOptions) async throws {
+    runtime.warmUp()
+    let plan = try prepare(namespacePath: namespacePath, options: options, forTeardown: true)
+    // Read once: each lookup scans the whole results directory.
+    let cachedAttachments = runtime.cachedAttachments(containerID: options.containerID)
+    var failures: [(network: String, error: CNIError)] = []
+    for attachment in plan.reversed() {
+      var list = attachment.list
+      let cached = cachedAttachments.first {
+        $0.networkName == attachment.network.name && $0.ifName == attachment.runtime.ifName
+      }
+      if let cached, let cachedList = try? NetworkConfigList(data: cached.config) {
+        // The cached config is what ADD ran with: the network file may have changed or gone since. The runtime
+        // itself takes the cached CNI_ARGS and capability arguments.
+        list = cachedList
+      } else {
+        configuration.logger.warning(
+          "no cached result for container \(options.containerID) on network \(attachment.network.name) (\(attachment.runtime.ifName)): tearing down with the config on disk"
+        )
+      }
+      do {
+        try await runtime.deleteNetworkList(list, attachment.runtime)
+      } catch {
+        failures.append((attachment.network.name, error))
+      }
+    }
+    if !failures.isEmpty {
+      let each = failures.map { "network \($0.network): \($0.error)" }
+      throw NetworkError(
+        .pluginFailed, "tearing down container \(options.containerID): " + each.joined(separator: "; "),
+        causes: failures.map(\.error))
+    }
+    AtomicFile.removeStaleTemporaryFiles(in: "\(configuration.cacheDirectory)/results")
+  }
+}
