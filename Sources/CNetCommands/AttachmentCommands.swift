@@ -43,34 +43,40 @@ struct AttachmentSettings: Equatable, Sendable {
   }
 }
 
-struct Setup: AsyncParsableCommand {
+/// What `setup` and `teardown` share besides their options: how they run.
+protocol AttachmentCommand: AsyncParsableCommand {
+  static var kind: AttachmentInvocation.Kind { get }
+  var global: GlobalOptions { get }
+  var attachment: AttachmentOptions { get }
+  var namespacePath: String { get }
+}
+
+extension AttachmentCommand {
+  func run() async throws {
+    try await AttachmentInvocation(
+      kind: Self.kind, global: global.settings, attachment: attachment.settings, namespacePath: namespacePath
+    ).run()
+  }
+}
+
+struct Setup: AttachmentCommand {
+  static let kind = AttachmentInvocation.Kind.setup
   static let configuration = CommandConfiguration(
     commandName: "setup", abstract: "Attach a network namespace to networks; prints {network: status} as JSON.")
 
   @OptionGroup var global: GlobalOptions
   @OptionGroup var attachment: AttachmentOptions
   @Argument(help: "Path of the network namespace, e.g. /run/netns/c1.") var namespacePath: String
-
-  func run() async throws {
-    try await AttachmentInvocation(
-      kind: .setup, global: global.settings, attachment: attachment.settings, namespacePath: namespacePath
-    ).run()
-  }
 }
 
-struct Teardown: AsyncParsableCommand {
+struct Teardown: AttachmentCommand {
+  static let kind = AttachmentInvocation.Kind.teardown
   static let configuration = CommandConfiguration(
     commandName: "teardown", abstract: "Detach a network namespace from networks.")
 
   @OptionGroup var global: GlobalOptions
   @OptionGroup var attachment: AttachmentOptions
   @Argument(help: "Path of the network namespace, e.g. /run/netns/c1.") var namespacePath: String
-
-  func run() async throws {
-    try await AttachmentInvocation(
-      kind: .teardown, global: global.settings, attachment: attachment.settings, namespacePath: namespacePath
-    ).run()
-  }
 }
 
 /// One `cnet setup` or `cnet teardown`, and the parser that reads the common spellings of them without
