@@ -6,11 +6,10 @@ import NetworkNamespace
 
 /// The arguments setup and teardown share.
 struct AttachmentOptions: ParsableArguments {
-  @Option(name: .customLong("container-id"), help: "The container's ID.") var containerID: String
-  @Option(name: .customLong("container-name"), help: "The container's name (its DNS name).") var containerName: String?
-  @Option(help: "NAME[:ip=IP,mac=MAC,alias=NAME,interface_name=IF]; repeat for several.") var network: [String] = []
-  @Option(name: [.short, .customLong("publish")], help: "[[HOST_IP:]HOST_PORT:]CONTAINER_PORT[/PROTOCOL].")
-  var publish: [String] = []
+  @Option(name: CommandFlag.containerID.names, help: CommandFlag.containerID.help) var containerID: String
+  @Option(name: CommandFlag.containerName.names, help: CommandFlag.containerName.help) var containerName: String?
+  @Option(name: CommandFlag.network.names, help: CommandFlag.network.help) var network: [String] = []
+  @Option(name: CommandFlag.publish.names, help: CommandFlag.publish.help) var publish: [String] = []
 
   /// The parsed values.
   var settings: AttachmentSettings {
@@ -84,8 +83,9 @@ struct Teardown: AttachmentCommand {
 ///
 /// A container engine runs these two at every container start and stop. ArgumentParser finds a command's options by
 /// reflection, which costs about 2 ms of a 4 ms start, most of cnet's overhead over the raw plugin chain
-/// (BENCHMARKS.md). ``parse(_:)`` reads plain spellings only. Anything else returns nil and goes to ArgumentParser,
-/// which stays the definition of both commands, their help and their errors: help and version flags, a flag missing
+/// (BENCHMARKS.md). ``parse(_:)`` reads plain spellings only, with the flag table both parsers take their spellings
+/// from (``CommandFlag``). Anything else returns nil and goes to ArgumentParser, which stays the judge of both
+/// commands, their help and their errors: help and version flags, a flag missing
 /// from ``Slot``, a value that is missing, empty or starts with a dash, a single-valued option given twice, `--`,
 /// a wrong number of paths, or settings that fail validation. `AttachmentInvocationTests` holds the table to
 /// ArgumentParser's definition (from `--experimental-dump-help`) and both parsers to the same results.
@@ -97,54 +97,8 @@ struct AttachmentInvocation: Equatable, Sendable {
   var attachment: AttachmentSettings
   var namespacePath: String
 
-  /// Where a flag's value goes.
-  enum Slot: Int, CaseIterable, Sendable {
-    case backend, configDir, pluginDir, cacheDir, runDir, pluginTimeout, logLevel
-    case containerID, containerName, network, publish
-
-    /// Global options may also come before the subcommand (`movingGlobalOptions`).
-    var isGlobal: Bool { rawValue <= Slot.logLevel.rawValue }
-
-    var isRepeating: Bool { self == .pluginDir || self == .network || self == .publish }
-
-    /// Every spelling of the option; none of them is a flag without a value.
-    var spellings: [String] {
-      switch self {
-      case .backend: ["--backend"]
-      case .configDir: ["--config-dir"]
-      case .pluginDir: ["--plugin-dir"]
-      case .cacheDir: ["--cache-dir"]
-      case .runDir: ["--run-dir"]
-      case .pluginTimeout: ["--plugin-timeout"]
-      case .logLevel: ["--log-level"]
-      case .containerID: ["--container-id"]
-      case .containerName: ["--container-name"]
-      case .network: ["--network"]
-      case .publish: ["-p", "--publish"]
-      }
-    }
-
-    /// The option `spelling` names. A switch that repeats ``spellings`` rather than a dictionary or a search of
-    /// `allCases`: either makes the runtime build generic metadata and look up conformances at start-up, and
-    /// searching `allCases` measured 0.3–0.4 ms more per `cnet teardown` (hyperfine, 400 runs). The test
-    /// `flagsAreArgumentParsersFlags` holds the two tables together.
-    init?(spelling: String) {
-      switch spelling {
-      case "--backend": self = .backend
-      case "--config-dir": self = .configDir
-      case "--plugin-dir": self = .pluginDir
-      case "--cache-dir": self = .cacheDir
-      case "--run-dir": self = .runDir
-      case "--plugin-timeout": self = .pluginTimeout
-      case "--log-level": self = .logLevel
-      case "--container-id": self = .containerID
-      case "--container-name": self = .containerName
-      case "--network": self = .network
-      case "-p", "--publish": self = .publish
-      default: return nil
-      }
-    }
-  }
+  /// Where a flag's value goes: the flag table (``CommandFlag``).
+  typealias Slot = CommandFlag
 
   /// The invocation `arguments` (without the program name) spell, or nil when ArgumentParser must read them.
   static func parse(_ arguments: [String]) -> AttachmentInvocation? {

@@ -12,35 +12,14 @@ import NetworkBackendFactory
 /// Options every subcommand accepts. Each one overrides the same setting of containers.conf and of the `CNET_*`
 /// variables (``NetworkSettings/load(environment:searchPaths:)``).
 struct GlobalOptions: ParsableArguments {
-  @Option(help: "Network backend: cni or netavark (default: network_backend of containers.conf, env CNET_BACKEND).")
-  var backend: String?
-
-  @Option(
-    name: .customLong("config-dir"),
-    help: "Network config directory (default: network_config_dir of containers.conf, env CNET_CONFIG_DIR).")
-  var configDir: String?
-
-  @Option(
-    name: .customLong("plugin-dir"),
-    help:
-      "CNI plugin directory; repeat for several (default: cni_plugin_dirs of containers.conf, env CNET_PLUGIN_DIRS, colon-separated)."
-  )
-  var pluginDirs: [String] = []
-
-  @Option(name: .customLong("cache-dir"), help: "CNI result cache directory (env CNET_CACHE_DIR).")
-  var cacheDir: String?
-
-  @Option(name: .customLong("run-dir"), help: "netavark state directory (env CNET_RUN_DIR).")
-  var runDir: String?
-
+  @Option(name: CommandFlag.backend.names, help: CommandFlag.backend.help) var backend: String?
+  @Option(name: CommandFlag.configDir.names, help: CommandFlag.configDir.help) var configDir: String?
+  @Option(name: CommandFlag.pluginDir.names, help: CommandFlag.pluginDir.help) var pluginDirs: [String] = []
+  @Option(name: CommandFlag.cacheDir.names, help: CommandFlag.cacheDir.help) var cacheDir: String?
+  @Option(name: CommandFlag.runDir.names, help: CommandFlag.runDir.help) var runDir: String?
   // Text, not Double: Double's own parser reads 0x10 as 16 and accepts inf and nan.
-  @Option(
-    name: .customLong("plugin-timeout"),
-    help: "Seconds a plugin may run before it is killed (default 60, env CNET_PLUGIN_TIMEOUT).")
-  var pluginTimeout: String?
-
-  @Option(name: .customLong("log-level"), help: "error, warn, info or debug (env CNET_LOG_LEVEL).")
-  var logLevel: String?
+  @Option(name: CommandFlag.pluginTimeout.names, help: CommandFlag.pluginTimeout.help) var pluginTimeout: String?
+  @Option(name: CommandFlag.logLevel.names, help: CommandFlag.logLevel.help) var logLevel: String?
 
   /// The parsed values.
   var settings: GlobalSettings {

@@ -15,12 +15,12 @@ struct Run: AsyncParsableCommand {
     abstract: "Run a command in a fresh network namespace attached to networks; exits with its status.")
 
   @OptionGroup var global: GlobalOptions
-  @Option(help: "NAME[:ip=IP,mac=MAC,alias=NAME,interface_name=IF]; repeat for several (default: the default network).")
+  @Option(name: CommandFlag.network.names, help: "\(CommandFlag.network.help.abstract) Default: the default network.")
   var network: [String] = []
-  @Option(name: [.short, .customLong("publish")], help: "[[HOST_IP:]HOST_PORT:]CONTAINER_PORT[/PROTOCOL].")
-  var publish: [String] = []
+  @Option(name: CommandFlag.publish.names, help: CommandFlag.publish.help) var publish: [String] = []
   @Option(help: "Container name (its DNS name).") var name: String?
-  @Option(name: .customLong("container-id"), help: "Container ID (default: random).") var containerID: String?
+  @Option(name: CommandFlag.containerID.names, help: "\(CommandFlag.containerID.help.abstract) Default: random.")
+  var containerID: String?
   // Only after `--`: flags before it stay cnet's own (so `cnet run --help` and a mistyped flag behave as elsewhere).
   @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
 
