@@ -6,11 +6,17 @@ import FileSystemSupport
 extension CNINetworkBackend {
   public func setup(namespacePath: String, options: NetworkOptions) async throws -> [String: StatusBlock] {
     runtime.warmUp()
+    try namespaces.check(namespacePath, forTeardown: false)
+    // lo comes up and the interface names are looked for on a thread of the namespace's own while the plan is made
+    // here (lookups, validation, the config lists); both are done before the first plugin runs.
+    var named = options.networks
+    SetupValidation.assignDefaultInterfaceNames(&named)
+    async let inNamespace = namespaces.prepare(namespacePath, interfaces: named.map(\.options.interfaceName))
     let plan = try prepare(namespacePath: namespacePath, options: options)
     // A rollback runs DEL, and DEL removes whatever the names designate: it must never meet an attachment this call
     // did not make. So an existing one is refused before any plugin runs, never attached over.
     try refuseExistingAttachments(plan, containerID: options.containerID)
-    let present = try await namespaces.prepare(namespacePath, interfaces: plan.map(\.runtime.ifName))
+    let present = try await inNamespace
     if let interface = present.first {
       throw NetworkError(
         .alreadyExists,

@@ -55,9 +55,13 @@ public struct CNIConfig: Sendable {
     let resultCache = cache(for: runtime)
     try resultCache.write(network: list.name, runtime: runtime, config: list.bytes, result: nil)
     var previous: CNIResult?
+    // What the cache holds: a plugin that passes its prevResult on unchanged (portmap, firewall, tuning) costs no
+    // write.
+    var recorded: JSONValue?
     for (index, plugin) in list.plugins.enumerated() {
-      if index > 0, let previous {
+      if index > 0, let previous, previous.json != recorded {
         try resultCache.write(network: list.name, runtime: runtime, config: list.bytes, result: previous)
+        recorded = previous.json
       }
       let prevResult = try previous?.converted(to: version).json
       let stdin = plugin.stdin(
@@ -76,7 +80,9 @@ public struct CNIConfig: Sendable {
     }
     // The list is never empty, so the loop produced a result.
     let result = previous!
-    try resultCache.write(network: list.name, runtime: runtime, config: list.bytes, result: result)
+    if result.json != recorded {
+      try resultCache.write(network: list.name, runtime: runtime, config: list.bytes, result: result)
+    }
     return result
   }
 

@@ -35,7 +35,7 @@ struct FileDecoder {
     }
     let root: TOMLTable
     do {
-      root = try TOMLTable(string: text)
+      root = try TOMLTable(string: Self.withoutCommentLines(text))
     } catch let error as TOMLParseError {
       throw ContainersConfError(
         file: file, line: error.source.begin.line, column: error.source.begin.column,
@@ -49,6 +49,52 @@ struct FileDecoder {
     try apply(root, to: &result)
     result.files.append(file)
     conf = result
+  }
+
+  /// `text` with every line that is only a comment emptied, its line break kept so that error lines stay right.
+  ///
+  /// Podman's stock containers.conf is 24 KB, almost all of it comments, and toml++ reads comments one character at
+  /// a time: 1.5 ms of every `cnet` command, measured with perf. Lines inside a multi-line string are content, so
+  /// they are kept; the scan follows `"""` and `'''`, and a comment line holding either is kept as well, so that
+  /// a misjudged string can only cost time, never change what a key reads.
+  static func withoutCommentLines(_ text: String) -> String {
+    let bytes = Array(text.utf8)
+    var output: [UInt8] = []
+    output.reserveCapacity(bytes.count)
+    let newline = UInt8(ascii: "\n")
+    let hash = UInt8(ascii: "#")
+    // The quote character of the multi-line string the scan is in, if any.
+    var openQuote: UInt8? = nil
+    var start = 0
+    while start < bytes.count {
+      var end = start
+      while end < bytes.count && bytes[end] != newline { end += 1 }
+      var firstVisible: UInt8? = nil
+      var hasDelimiter = false
+      var index = start
+      while index < end {
+        let byte = bytes[index]
+        if firstVisible == nil && byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") { firstVisible = byte }
+        if (byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")) && index + 2 < end && bytes[index + 1] == byte
+          && bytes[index + 2] == byte
+        {
+          hasDelimiter = true
+          if openQuote == nil {
+            openQuote = byte
+          } else if openQuote == byte {
+            openQuote = nil
+          }
+          index += 3
+        } else {
+          index += 1
+        }
+      }
+      let isComment = openQuote == nil && !hasDelimiter && firstVisible == hash
+      if !isComment { output.append(contentsOf: bytes[start..<end]) }
+      if end < bytes.count { output.append(newline) }
+      start = end + 1
+    }
+    return String(decoding: output, as: UTF8.self)
   }
 
   private func apply(_ root: TOMLTable, to conf: inout ContainersConf) throws(ContainersConfError) {

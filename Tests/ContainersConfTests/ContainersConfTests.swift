@@ -1,8 +1,9 @@
-import ContainersConf
 import Foundation
 import NetworkAddress
 import TestSupport
 import Testing
+
+@testable import ContainersConf
 
 /// Fixtures live beside this file and are read by path, not as resources.
 private func fixture(_ name: String) -> String {
@@ -527,5 +528,35 @@ private func network(_ text: String) -> IPNetwork { IPNetwork(text)! }
     #expect(
       ContainersConfError(file: "/x.conf", key: "network.dns_bind_port", message: "m").description
         == "containers.conf /x.conf: network.dns_bind_port: m")
+  }
+}
+
+/// Comment lines are emptied before toml++ reads a file (it reads comments a character at a time); nothing else
+/// changes, and every line keeps its number.
+@Suite struct CommentStrippingTests {
+  @Test(arguments: [
+    ("# a\nkey = 1\n  # b\n", "\nkey = 1\n\n"),
+    ("s = \"\"\"\n# kept: inside a string\n\"\"\"\n# gone\n", "s = \"\"\"\n# kept: inside a string\n\"\"\"\n\n"),
+    ("t = '''\n# kept\n'''\n", "t = '''\n# kept\n'''\n"),
+    ("# a comment with \"\"\" is kept\nx = 1", "# a comment with \"\"\" is kept\nx = 1"),
+    ("k = \"#not a comment\"\n", "k = \"#not a comment\"\n"),
+    ("", ""),
+  ])
+  func commentLinesAreEmptied(input: String, expected: String) {
+    #expect(FileDecoder.withoutCommentLines(input) == expected)
+  }
+
+  @Test func theStockPodmanFileReadsTheSameWithoutItsComments() throws {
+    let path = "/usr/share/containers/containers.conf"
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+    let stripped = FileDecoder.withoutCommentLines(text)
+    #expect(
+      stripped.split(separator: "\n", omittingEmptySubsequences: false).count
+        == text.split(separator: "\n", omittingEmptySubsequences: false).count)
+    var withComments = ContainersConf()
+    var without = ContainersConf()
+    try withComments.merge(text: text, file: path)
+    try without.merge(text: stripped, file: path)
+    #expect(withComments == without)
   }
 }
