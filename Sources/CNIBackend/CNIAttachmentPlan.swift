@@ -9,11 +9,9 @@ extension CNINetworkBackend {
     var runtime: RuntimeConf
   }
 
-  /// Validates `options` and builds, per network, the config list and runtime arguments to run with.
-  func prepare(
-    namespacePath: String, options: NetworkOptions, forTeardown: Bool = false
-  ) throws -> [Attachment] {
-    try namespaces.check(namespacePath, forTeardown: forTeardown)
+  /// Validates `options` and builds, per network, the config list and runtime arguments to run with. The caller has
+  /// checked the namespace path (``ContainerNamespaces/check(_:forTeardown:)``).
+  func prepare(namespacePath: String, options: NetworkOptions) throws -> [Attachment] {
     var options = options
     SetupValidation.assignDefaultInterfaceNames(&options.networks)
     var networks: [String: Network] = [:]

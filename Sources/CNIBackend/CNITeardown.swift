@@ -7,15 +7,14 @@ import FileSystemSupport
 extension CNINetworkBackend {
   public func teardown(namespacePath: String, options: NetworkOptions) async throws {
     runtime.warmUp()
-    let plan = try prepare(namespacePath: namespacePath, options: options, forTeardown: true)
-    // Read once: each lookup scans the whole results directory.
-    let cachedAttachments = runtime.cachedAttachments(containerID: options.containerID)
+    try namespaces.check(namespacePath, forTeardown: true)
+    let plan = try prepare(namespacePath: namespacePath, options: options)
     var failures: [(network: String, error: CNIError)] = []
     for attachment in plan.reversed() {
       var list = attachment.list
-      let cached = cachedAttachments.first {
-        $0.networkName == attachment.network.name && $0.ifName == attachment.runtime.ifName
-      }
+      // Its own file only: reading every cached attachment cost a file per container on the host.
+      let cached = runtime.cachedAttachment(
+        network: attachment.network.name, containerID: options.containerID, ifName: attachment.runtime.ifName)
       if let cached, let cachedList = try? NetworkConfigList(data: cached.config) {
         // The cached config is what ADD ran with: the network file may have changed or gone since. The runtime
         // itself takes the cached CNI_ARGS and capability arguments.

@@ -296,6 +296,17 @@ public struct CNIConfig: Sendable {
     ResultCache(directory: cacheDirectory).attachments(network: network, containerID: containerID)
   }
 
+  /// The cache entry of one attachment (libcni's file for these three names, read alone); nil when there is none, it
+  /// cannot be read, or it belongs to another attachment whose names join to the same file name (names may hold `-`).
+  public func cachedAttachment(network: String, containerID: String, ifName: String) -> CachedAttachment? {
+    guard
+      let cached = try? ResultCache(directory: cacheDirectory).read(
+        network: network, containerID: containerID, ifName: ifName),
+      cached.networkName == network && cached.containerID == containerID && cached.ifName == ifName
+    else { return nil }
+    return cached
+  }
+
   /// The cached ADD result of one attachment, in the version it was stored in; nil when there is none.
   public func cachedResult(network: String, containerID: String, ifName: String) throws(CNIError) -> CNIResult? {
     try ResultCache(directory: cacheDirectory).read(network: network, containerID: containerID, ifName: ifName)?

@@ -51,14 +51,8 @@ struct GlobalSettings: Equatable, Sendable {
     if let backend, NetworkSettings.Backend(rawValue: backend) == nil {
       return "unknown backend \(backend): use cni or netavark"
     }
-    if let pluginTimeout {
-      guard let seconds = NetworkSettings.decimalSeconds(pluginTimeout) else {
-        return "--plugin-timeout \(pluginTimeout) is not a number of seconds such as 60 or 2.5"
-      }
-      if !(seconds > 0) { return "--plugin-timeout must be positive" }
-      if !(seconds <= NetworkSettings.maximumPluginTimeoutSeconds) {
-        return "--plugin-timeout must be at most \(Int(NetworkSettings.maximumPluginTimeoutSeconds)) seconds"
-      }
+    if let pluginTimeout, let problem = NetworkSettings.timeoutProblem(pluginTimeout, named: "--plugin-timeout") {
+      return problem
     }
     if Self.levels[effectiveLogLevel] == nil { return "--log-level must be error, warn, info or debug" }
     return nil

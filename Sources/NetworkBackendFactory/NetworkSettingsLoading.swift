@@ -78,10 +78,10 @@ extension NetworkSettings {
       set(\.backend, to: backend, setting: "network_backend", from: "CNET_BACKEND")
     }
     if let text = value("CNET_PLUGIN_TIMEOUT") {
-      guard let timeout = Self.timeout(seconds: text) else {
-        throw NetworkError(
-          .invalidArgument, "CNET_PLUGIN_TIMEOUT \(text) is not a number of seconds from 0.001 to 31536000")
+      if let problem = Self.timeoutProblem(text, named: "CNET_PLUGIN_TIMEOUT") {
+        throw NetworkError(.invalidArgument, problem)
       }
+      let timeout = Self.timeout(seconds: text)
       set(\.pluginTimeout, to: timeout, setting: "plugin_timeout", from: "CNET_PLUGIN_TIMEOUT")
     }
     let directories = value("CNET_PLUGIN_DIRS").map { $0.split(separator: ":").map(String.init) }
@@ -120,12 +120,25 @@ extension NetworkSettings {
   /// Decimal seconds (`60`, `2.5`), positive and at most a year; nil for anything else. Double's own parser also
   /// reads `0x10` as 16 and accepts `inf` and `nan`.
   public static func timeout(seconds text: String) -> Duration? {
-    guard let seconds = decimalSeconds(text), seconds > 0, seconds <= maximumPluginTimeoutSeconds else { return nil }
+    guard timeoutProblem(text, named: "") == nil, let seconds = decimalSeconds(text) else { return nil }
     return .milliseconds(Int64((seconds * 1000).rounded(.up)))
   }
 
+  /// Why `text` is no plugin timeout, as one line about the setting `name` (`--plugin-timeout`,
+  /// `CNET_PLUGIN_TIMEOUT`); nil when it is one.
+  public static func timeoutProblem(_ text: String, named name: String) -> String? {
+    guard let seconds = decimalSeconds(text) else {
+      return "\(name) \(text) is not a number of seconds such as 60 or 2.5"
+    }
+    if !(seconds > 0) { return "\(name) must be positive" }
+    if !(seconds <= maximumPluginTimeoutSeconds) {
+      return "\(name) must be at most \(Int(maximumPluginTimeoutSeconds)) seconds"
+    }
+    return nil
+  }
+
   /// Digits with an optional fraction, as a number; nil for any other text.
-  public static func decimalSeconds(_ text: String) -> Double? {
+  static func decimalSeconds(_ text: String) -> Double? {
     let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
     let decimal = parts.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { (48...57).contains($0) } }
     return decimal ? Double(text) : nil
