@@ -46,7 +46,7 @@ public struct CNIBackendConfiguration: Sendable {
   /// The containers.conf files these settings were read from, and where each setting came from: reported by
   /// ``CNINetworkBackend/networkInfo()``, never acted on.
   public var configurationFiles: [String] = []
-  public var settingOrigins: [String: String] = [:]
+  public var settingOrigins: [NetworkSetting: String] = [:]
   /// Checks and prepares container namespaces; nil means `LinuxContainerNamespaces` with ``hostNamespacePath``.
   /// Tests give a fake.
   public var namespaces: (any ContainerNamespaces)?

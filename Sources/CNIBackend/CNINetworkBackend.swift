@@ -1,11 +1,11 @@
 import CNIRuntime
 import ContainerNetworkCore
 import Dispatch
-import FileSystemSupport
 import FoundationEssentials
 import Logging
 import NetworkAddress
 import NetworkNamespace
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc

@@ -1,9 +1,9 @@
 import CNIRuntime
 import CNetShim
 import ContainerNetworkCore
-import FileSystemSupport
 import FoundationEssentials
 import NetworkNamespace
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc

@@ -1,6 +1,6 @@
 import CNIRuntime
 import ContainerNetworkCore
-import FileSystemSupport
+import SystemSupport
 
 /// Setup: every planned network attached in order, or none of them (a failure rolls back what was attached).
 extension CNINetworkBackend {

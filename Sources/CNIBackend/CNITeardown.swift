@@ -1,6 +1,7 @@
 import CNIRuntime
 import ContainerNetworkCore
-import FileSystemSupport
+import Logging
+import SystemSupport
 
 /// Teardown: the planned networks detached in reverse order, each with the config list its setup ran with when the
 /// result cache has it.

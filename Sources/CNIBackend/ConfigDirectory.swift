@@ -1,3 +1,4 @@
+import ContainerNetworkCore
 import Logging
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
-import FileSystemSupport
+import Logging
+import SystemSupport
 
 /// The glue between a scan and its ``NetworkIndex`` file: loading it for a new process, rewriting it after a scan.
 extension ConfigDirectory {

@@ -1,6 +1,6 @@
-import FileSystemSupport
 import Logging
 import OrderedJSON
+import SystemSupport
 
 /// Runs configuration lists against containers: Swift's counterpart of libcni's `CNIConfig`.
 ///

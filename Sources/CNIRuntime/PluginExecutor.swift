@@ -1,9 +1,9 @@
 import Dispatch
-import FileSystemSupport
 import FoundationEssentials
 import Logging
 import OrderedJSON
 import Synchronization
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc

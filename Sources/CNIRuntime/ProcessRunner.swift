@@ -1,8 +1,8 @@
 import CNetShim
 import Dispatch
-import FileSystemSupport
 import FoundationEssentials
 import Synchronization
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc

@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// Asks a helper program (netavark, aardvark-dns) for its version, the way `podman info` reports helpers.
 public enum ProgramVersion {
   /// The first line `path --version` prints (on stdout, else stderr), or nil when it does not run, fails, or takes

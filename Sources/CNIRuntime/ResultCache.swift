@@ -1,7 +1,7 @@
 import Dispatch
-import FileSystemSupport
 import FoundationEssentials
 import OrderedJSON
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc

@@ -2,8 +2,8 @@ import ArgumentParser
 import CNIRuntime
 import ContainerNetworkCore
 import Dispatch
-import FileSystemSupport
 import FoundationEssentials
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc

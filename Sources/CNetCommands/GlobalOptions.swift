@@ -1,4 +1,5 @@
 import ArgumentParser
+import CNIRuntime
 import ContainerNetworkCore
 import Dispatch
 import FoundationEssentials
@@ -78,14 +79,14 @@ struct GlobalSettings: Equatable, Sendable {
   func networkSettings() throws -> NetworkSettings {
     var settings = try NetworkSettings.load()
     let backend = backend.flatMap(NetworkSettings.Backend.init(rawValue:))
-    settings.set(\.backend, to: backend, setting: "network_backend", from: "--backend")
-    settings.set(\.configDirectory, to: configDir, setting: "network_config_dir", from: "--config-dir")
+    settings.set(\.backend, to: backend, setting: .networkBackend, from: "--backend")
+    settings.set(\.configDirectory, to: configDir, setting: .networkConfigDirectory, from: "--config-dir")
     let directories = pluginDirs.isEmpty ? nil : pluginDirs
-    settings.set(\.pluginDirectories, to: directories, setting: "cni_plugin_dirs", from: "--plugin-dir")
-    settings.set(\.cacheDirectory, to: cacheDir, setting: "cache_dir", from: "--cache-dir")
-    settings.set(\.runDirectory, to: runDir, setting: "run_dir", from: "--run-dir")
+    settings.set(\.pluginDirectories, to: directories, setting: .cniPluginDirectories, from: "--plugin-dir")
+    settings.set(\.cacheDirectory, to: cacheDir, setting: .cacheDirectory, from: "--cache-dir")
+    settings.set(\.runDirectory, to: runDir, setting: .runDirectory, from: "--run-dir")
     let timeout = pluginTimeout.flatMap(NetworkSettings.timeout(seconds:))
-    settings.set(\.pluginTimeout, to: timeout, setting: "plugin_timeout", from: "--plugin-timeout")
+    settings.set(\.pluginTimeout, to: timeout, setting: .pluginTimeout, from: "--plugin-timeout")
     settings.logger = logger
     // cnet runs each command's task on its main thread, which is the command's alone (CNet.runBlocking).
     settings.pluginWaiting = .callingThread

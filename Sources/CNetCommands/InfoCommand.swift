@@ -1,5 +1,6 @@
 import ArgumentParser
 import ContainerNetworkCore
+import NetworkAddress
 import NetworkBackendFactory
 
 /// `cnet info`: what was chosen and from where.
@@ -26,26 +27,27 @@ struct Info: AsyncParsableCommand {
   }
 
   /// The setting behind each directory role, for its origin.
-  static let directorySettings = [
-    "config": "network_config_dir", "plugins": "cni_plugin_dirs", "cache": "cache_dir", "run": "run_dir",
-    "helpers": "helper_binaries_dir", "host-local": "host_local_dir", "host-netns": "host_netns",
+  static let directorySettings: [String: NetworkSetting] = [
+    "config": .networkConfigDirectory, "plugins": .cniPluginDirectories, "cache": .cacheDirectory,
+    "run": .runDirectory, "helpers": .helperBinariesDirectory, "host-local": .hostLocalDirectory,
+    "host-netns": .hostNamespace,
   ]
 
   /// One `key: value` line per setting, the origin in parentheses when it is not a default.
   static func text(_ info: NetworkInfo) -> String {
-    func origin(_ setting: String) -> String { info.origins[setting].map { " (\($0))" } ?? "" }
-    var lines = ["backend: \(info.backend)\(origin("network_backend"))"]
+    func origin(_ setting: NetworkSetting?) -> String { setting.flatMap { info.origins[$0] }.map { " (\($0))" } ?? "" }
+    var lines = ["backend: \(info.backend)\(origin(.networkBackend))"]
     lines.append("config files: \(info.configFiles.isEmpty ? "none" : info.configFiles.joined(separator: ", "))")
     lines.append("directories:")
     for role in info.directories.keys.sorted() {
       let paths = info.directories[role]!.joined(separator: ":")
-      lines.append("  \(role): \(paths)\(origin(directorySettings[role] ?? role))")
+      lines.append("  \(role): \(paths)\(origin(directorySettings[role]))")
     }
-    lines.append("default network: \(info.defaultNetwork)\(origin("default_network"))")
-    lines.append("default subnet: \(info.defaultSubnet)\(origin("default_subnet"))")
+    lines.append("default network: \(info.defaultNetwork)\(origin(.defaultNetwork))")
+    lines.append("default subnet: \(info.defaultSubnet)\(origin(.defaultSubnet))")
     let pools = info.subnetPools.map { "\($0.base) (/\($0.size))" }.joined(separator: ", ")
-    lines.append("default subnet pools: \(pools)\(origin("default_subnet_pools"))")
-    if let timeout = info.origins["plugin_timeout"] { lines.append("plugin timeout: from \(timeout)") }
+    lines.append("default subnet pools: \(pools)\(origin(.defaultSubnetPools))")
+    if let timeout = info.origins[.pluginTimeout] { lines.append("plugin timeout: from \(timeout)") }
     lines.append("programs:")
     for program in info.programs {
       guard let path = program.path else {

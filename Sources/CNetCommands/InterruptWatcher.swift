@@ -1,5 +1,5 @@
-import FileSystemSupport
 import Synchronization
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc

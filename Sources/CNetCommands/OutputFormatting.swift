@@ -3,6 +3,7 @@ import CNIRuntime
 import ContainerNetworkCore
 import Dispatch
 import FoundationEssentials
+import NetworkAddress
 import OrderedJSON
 
 /// How `cnet` prints networks: Podman's JSON layouts, its table, and the Go-template subset people use.

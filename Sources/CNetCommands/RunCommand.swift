@@ -4,6 +4,7 @@ import Dispatch
 import FoundationEssentials
 import NetworkNamespace
 import Synchronization
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc

@@ -30,12 +30,13 @@ public struct NetworkInfo: Hashable, Sendable, Codable {
   /// The containers.conf files that were read, in order.
   public var configFiles: [String]
   /// Where each setting came from (`containers.conf /etc/containers/containers.conf`, `CNET_CONFIG_DIR`,
-  /// `--config-dir`, `default`), by setting name.
-  public var origins: [String: String]
+  /// `--config-dir`), by setting; a setting that is absent has its default.
+  public var origins: [NetworkSetting: String]
 
   public init(
     backend: String, directories: [String: [String]], defaultNetwork: String, defaultSubnet: IPNetwork,
-    subnetPools: [SubnetPool], programs: [Program] = [], configFiles: [String] = [], origins: [String: String] = [:]
+    subnetPools: [SubnetPool], programs: [Program] = [], configFiles: [String] = [],
+    origins: [NetworkSetting: String] = [:]
   ) {
     self.backend = backend
     self.directories = directories

@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// Podman's rules for a network's static routes, shared by every backend.
 public enum RouteValidation {
   /// A unicast route needs a gateway of the destination's family; blackhole, unreachable and prohibit routes go

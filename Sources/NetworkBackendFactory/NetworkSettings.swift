@@ -1,5 +1,6 @@
 import CNIBackend
 import CNIRuntime
+import ContainerNetworkCore
 import Logging
 import NetworkAddress
 
@@ -41,7 +42,7 @@ public struct NetworkSettings: Sendable {
   /// The containers.conf files that were read, in order.
   public var configFiles: [String] = []
   /// Where each setting that is not a default came from, by its containers.conf name (`network_config_dir`, …).
-  public var origins: [String: String] = [:]
+  public var origins: [NetworkSetting: String] = [:]
 
   public init() {}
 
@@ -59,5 +60,5 @@ public struct NetworkSettings: Sendable {
   }
 
   /// Where `setting` came from: its entry in ``origins``, else `default`.
-  public func origin(of setting: String) -> String { origins[setting] ?? "default" }
+  public func origin(of setting: NetworkSetting) -> String { origins[setting] ?? "default" }
 }

@@ -47,22 +47,22 @@ extension NetworkSettings {
       guard let backend = Backend(rawValue: value) else {
         throw NetworkError(.invalidArgument, "containers.conf: unknown network_backend \(value): use cni or netavark")
       }
-      set(\.backend, to: backend, setting: "network_backend", from: "containers.conf")
+      set(\.backend, to: backend, setting: .networkBackend, from: "containers.conf")
     }
-    set(\.configDirectory, to: conf.networkConfigDirectory, setting: "network_config_dir", from: "containers.conf")
+    set(\.configDirectory, to: conf.networkConfigDirectory, setting: .networkConfigDirectory, from: "containers.conf")
     if conf.cniPluginDirectories != nil {
       let directories = conf.list(.cniPluginDirectories, defaults: pluginDirectories)
-      set(\.pluginDirectories, to: directories, setting: "cni_plugin_dirs", from: "containers.conf")
+      set(\.pluginDirectories, to: directories, setting: .cniPluginDirectories, from: "containers.conf")
     }
     if conf.helperBinariesDirectories != nil {
       let directories = conf.list(.helperBinariesDirectories, defaults: helperDirectories)
-      set(\.helperDirectories, to: directories, setting: "helper_binaries_dir", from: "containers.conf")
+      set(\.helperDirectories, to: directories, setting: .helperBinariesDirectory, from: "containers.conf")
     }
-    set(\.defaultNetwork, to: conf.defaultNetwork, setting: "default_network", from: "containers.conf")
-    set(\.defaultSubnet, to: conf.defaultSubnet, setting: "default_subnet", from: "containers.conf")
-    set(\.subnetPools, to: conf.defaultSubnetPools, setting: "default_subnet_pools", from: "containers.conf")
-    set(\.firewallDriver, to: conf.firewallDriver, setting: "firewall_driver", from: "containers.conf")
-    set(\.dnsBindPort, to: conf.dnsBindPort, setting: "dns_bind_port", from: "containers.conf")
+    set(\.defaultNetwork, to: conf.defaultNetwork, setting: .defaultNetwork, from: "containers.conf")
+    set(\.defaultSubnet, to: conf.defaultSubnet, setting: .defaultSubnet, from: "containers.conf")
+    set(\.subnetPools, to: conf.defaultSubnetPools, setting: .defaultSubnetPools, from: "containers.conf")
+    set(\.firewallDriver, to: conf.firewallDriver, setting: .firewallDriver, from: "containers.conf")
+    set(\.dnsBindPort, to: conf.dnsBindPort, setting: .dnsBindPort, from: "containers.conf")
   }
 
   /// Takes the `CNET_*` variables that are set and not empty.
@@ -75,29 +75,30 @@ extension NetworkSettings {
       guard let backend = Backend(rawValue: text) else {
         throw NetworkError(.invalidArgument, "CNET_BACKEND: unknown backend \(text): use cni or netavark")
       }
-      set(\.backend, to: backend, setting: "network_backend", from: "CNET_BACKEND")
+      set(\.backend, to: backend, setting: .networkBackend, from: "CNET_BACKEND")
     }
     if let text = value("CNET_PLUGIN_TIMEOUT") {
       if let problem = Self.timeoutProblem(text, named: "CNET_PLUGIN_TIMEOUT") {
         throw NetworkError(.invalidArgument, problem)
       }
       let timeout = Self.timeout(seconds: text)
-      set(\.pluginTimeout, to: timeout, setting: "plugin_timeout", from: "CNET_PLUGIN_TIMEOUT")
+      set(\.pluginTimeout, to: timeout, setting: .pluginTimeout, from: "CNET_PLUGIN_TIMEOUT")
     }
     let directories = value("CNET_PLUGIN_DIRS").map { $0.split(separator: ":").map(String.init) }
-    set(\.pluginDirectories, to: directories, setting: "cni_plugin_dirs", from: "CNET_PLUGIN_DIRS")
-    set(\.configDirectory, to: value("CNET_CONFIG_DIR"), setting: "network_config_dir", from: "CNET_CONFIG_DIR")
-    set(\.cacheDirectory, to: value("CNET_CACHE_DIR"), setting: "cache_dir", from: "CNET_CACHE_DIR")
-    set(\.runDirectory, to: value("CNET_RUN_DIR"), setting: "run_dir", from: "CNET_RUN_DIR")
+    set(\.pluginDirectories, to: directories, setting: .cniPluginDirectories, from: "CNET_PLUGIN_DIRS")
+    set(\.configDirectory, to: value("CNET_CONFIG_DIR"), setting: .networkConfigDirectory, from: "CNET_CONFIG_DIR")
+    set(\.cacheDirectory, to: value("CNET_CACHE_DIR"), setting: .cacheDirectory, from: "CNET_CACHE_DIR")
+    set(\.runDirectory, to: value("CNET_RUN_DIR"), setting: .runDirectory, from: "CNET_RUN_DIR")
     set(
-      \.hostLocalDataDirectory, to: value("CNET_HOST_LOCAL_DIR"), setting: "host_local_dir", from: "CNET_HOST_LOCAL_DIR"
+      \.hostLocalDataDirectory, to: value("CNET_HOST_LOCAL_DIR"), setting: .hostLocalDirectory,
+      from: "CNET_HOST_LOCAL_DIR"
     )
-    set(\.hostNamespacePath, to: value("CNET_HOST_NETNS"), setting: "host_netns", from: "CNET_HOST_NETNS")
+    set(\.hostNamespacePath, to: value("CNET_HOST_NETNS"), setting: .hostNamespace, from: "CNET_HOST_NETNS")
   }
 
   /// Sets `field` to `value` and notes `origin` for `setting`, when there is a value.
   public mutating func set<Value>(
-    _ field: WritableKeyPath<NetworkSettings, Value>, to value: Value?, setting: String, from origin: String
+    _ field: WritableKeyPath<NetworkSettings, Value>, to value: Value?, setting: NetworkSetting, from origin: String
   ) {
     guard let value else { return }
     self[keyPath: field] = value
@@ -106,7 +107,7 @@ extension NetworkSettings {
 
   /// The same for an optional field.
   public mutating func set<Value>(
-    _ field: WritableKeyPath<NetworkSettings, Value?>, to value: Value?, setting: String, from origin: String
+    _ field: WritableKeyPath<NetworkSettings, Value?>, to value: Value?, setting: NetworkSetting, from origin: String
   ) {
     guard let value else { return }
     self[keyPath: field] = value

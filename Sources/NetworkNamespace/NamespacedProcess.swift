@@ -1,5 +1,5 @@
 import CNetShim
-import FileSystemSupport
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc

@@ -1,3 +1,4 @@
+import CNIRuntime
 import ContainerNetworkCore
 import Foundation
 import NetworkAddress

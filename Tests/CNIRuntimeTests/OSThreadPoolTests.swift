@@ -1,6 +1,6 @@
 import Dispatch
-import FileSystemSupport
 import Synchronization
+import SystemSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
-import FileSystemSupport
 import Foundation
 import Logging
 import OrderedJSON
+import SystemSupport
 import TestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import CNIRuntime
 import Foundation
+import OrderedJSON
 import TestSupport
 import Testing
 

@@ -1,4 +1,5 @@
 import ContainerNetworkCore
+import Foundation
 import NetworkAddress
 import Testing
 

@@ -56,7 +56,7 @@ import Testing
     #expect(settings.pluginDirectories == ["/opt/a", "/opt/b"])
     #expect(settings.helperDirectories == ["/opt/helpers"])
     #expect(settings.firewallDriver == "iptables" && settings.dnsBindPort == 5353)
-    #expect(settings.origin(of: "network_config_dir") == "containers.conf")
+    #expect(settings.origin(of: .networkConfigDirectory) == "containers.conf")
 
     settings = try NetworkSettings.load(
       environment: [
@@ -64,10 +64,10 @@ import Testing
         "CNET_PLUGIN_TIMEOUT": "2.5",
       ], searchPaths: Self.searchPaths(root))
     #expect(settings.effectiveConfigDirectory == "/from/env")
-    #expect(settings.origin(of: "network_config_dir") == "CNET_CONFIG_DIR")
+    #expect(settings.origin(of: .networkConfigDirectory) == "CNET_CONFIG_DIR")
     #expect(settings.pluginDirectories == ["/x", "/y"])
     #expect(settings.pluginTimeout == .milliseconds(2500))
-    #expect(settings.origin(of: "default_network") == "containers.conf")
+    #expect(settings.origin(of: .defaultNetwork) == "containers.conf")
   }
 
   @Test(arguments: [

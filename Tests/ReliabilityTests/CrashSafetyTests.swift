@@ -1,7 +1,7 @@
 import CNIBackend
 import ContainerNetworkCore
-import FileSystemSupport
 import Foundation
+import SystemSupport
 import TestSupport
 import Testing
 

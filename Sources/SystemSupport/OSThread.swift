@@ -1,3 +1,5 @@
+import CNetShim
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
