@@ -27,6 +27,8 @@ let package = Package(
     .library(name: "CNIBackend", targets: ["CNIBackend"]),
     .library(name: "ContainersConf", targets: ["ContainersConf"]),
     .library(name: "NetworkBackendFactory", targets: ["NetworkBackendFactory"]),
+    .library(name: "NetavarkBackend", targets: ["NetavarkBackend"]),
+    .library(name: "NetworkIPAM", targets: ["NetworkIPAM"]),
     .executable(name: "cnet", targets: ["cnet"]),
   ],
   dependencies: [
@@ -73,7 +75,7 @@ let package = Package(
     // Create, enter (on a dedicated OS thread) and remove network namespaces.
     .target(
       name: "NetworkNamespace",
-      dependencies: ["CNetShim", "ContainerNetworkCore", "SystemSupport"],
+      dependencies: ["CNetShim", "ContainerNetworkCore", "NetworkAddress", "SystemSupport"],
       swiftSettings: swiftSettings
     ),
     // The ContainerNetwork backend over CNI: Podman's conflist store, setup and teardown through CNIRuntime.
@@ -86,11 +88,29 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // SQLite's C API, from Debian's libsqlite3-dev.
+    .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+    // Persistent IPAM shared by processes: which container holds which address, and what each setup asked for.
+    .target(
+      name: "NetworkIPAM",
+      dependencies: ["CSQLite", "ContainerNetworkCore", "NetworkAddress"],
+      swiftSettings: swiftSettings
+    ),
+    // The ContainerNetwork backend over Podman's JSON networks, our IPAM and a netavark dataplane (the real program).
+    .target(
+      name: "NetavarkBackend",
+      dependencies: [
+        "CNIRuntime", "ContainerNetworkCore", "NetworkAddress", "NetworkIPAM", "NetworkNamespace", "OrderedJSON",
+        "SystemSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // Settings (Podman's defaults, containers.conf, CNET_* variables) and the factory that turns them into a backend.
     .target(
       name: "NetworkBackendFactory",
       dependencies: [
-        "CNIBackend", "CNIRuntime", "ContainerNetworkCore", "ContainersConf", "NetworkAddress",
+        "CNIBackend", "CNIRuntime", "ContainerNetworkCore", "ContainersConf", "NetavarkBackend", "NetworkAddress",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings

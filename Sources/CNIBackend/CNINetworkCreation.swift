@@ -1,5 +1,6 @@
 import ContainerNetworkCore
 import NetworkAddress
+import NetworkNamespace
 
 /// Turns a requested network into a complete one that the CNI backend can write, by Podman's rules.
 struct CNINetworkCreation {

@@ -189,7 +189,7 @@ public struct PluginExecutor: PluginExecuting {
     return result
   }
 
-  static func currentEnvironment() -> [String] {
+  package static func currentEnvironment() -> [String] {
     var result: [String] = []
     var entry = environ
     while let pointer = entry.pointee {

@@ -11,47 +11,60 @@ import SystemSupport
 #endif
 
 /// Everything a finished child left behind.
-struct ProcessOutput: Sendable {
-  var stdout: [UInt8]
-  var stderr: [UInt8]
-  var stdoutTruncated: Bool
-  var stderrTruncated: Bool
-  var termination: ProcessTermination
+package struct ProcessOutput: Sendable {
+  package var stdout: [UInt8]
+  package var stderr: [UInt8]
+  package var stdoutTruncated: Bool
+  package var stderrTruncated: Bool
+  package var termination: ProcessTermination
 }
 
 /// Why a spawn did not produce a running child.
-struct SpawnFailure: Error, Sendable {
-  enum Step: Sendable { case fork, setpgid, setns, dup2, exec, openNamespace, pipes }
-  var step: Step
-  var errno: Int32
+package struct SpawnFailure: Error, Sendable {
+  package enum Step: Sendable { case fork, setpgid, setns, dup2, exec, openNamespace, pipes }
+  package var step: Step
+  package var errno: Int32
 }
 
 /// Why a run ended early.
-enum RunInterruption: Error, Sendable {
+package enum RunInterruption: Error, Sendable {
   case timedOut(ProcessOutput)
   case cancelled(ProcessOutput)
 }
 
 /// What to run and how.
-struct ProcessRequest: Sendable {
-  var path: String
-  var arguments: [String]
-  var environment: [String]
-  var stdin: [UInt8]
-  var namespacePath: String?
-  var timeout: Duration
-  var maximumOutputBytes: Int
+package struct ProcessRequest: Sendable {
+  package var path: String
+  package var arguments: [String]
+  package var environment: [String]
+  package var stdin: [UInt8]
+  package var namespacePath: String?
+  package var timeout: Duration
+  package var maximumOutputBytes: Int
   /// How long to keep reading after the child exited, for output still in flight; a grandchild that keeps the
   /// pipes open must not hold us any longer than this.
-  var drainGrace: Duration = .milliseconds(250)
+  package var drainGrace: Duration = .milliseconds(250)
   /// Attempts for an exec that fails with ETXTBSY (a plugin binary that another process is still writing, or whose
   /// write descriptor a concurrently forked child briefly inherited): 8 attempts wait up to 0.72 s in all.
-  var textBusyAttempts = 8
+  package var textBusyAttempts = 8
   /// Whether the calling thread waits, or a pooled one.
-  var waiting: PluginWaiting = .pooledThread
+  package var waiting: PluginWaiting = .pooledThread
   /// Whether cancelling the calling task kills the child. Cleanup (DEL, GC) is not: it runs to its end or its
   /// timeout, so that whoever cancels never leaves half an attachment behind.
-  var cancellable = true
+  package var cancellable = true
+
+  package init(
+    path: String, arguments: [String], environment: [String], stdin: [UInt8], namespacePath: String?,
+    timeout: Duration, maximumOutputBytes: Int
+  ) {
+    self.path = path
+    self.arguments = arguments
+    self.environment = environment
+    self.stdin = stdin
+    self.namespacePath = namespacePath
+    self.timeout = timeout
+    self.maximumOutputBytes = maximumOutputBytes
+  }
 }
 
 /// Lets a cancellation handler on any thread stop a run that is blocked in poll on its own thread.
@@ -91,8 +104,8 @@ final class RunControl: Sendable {
 ///
 /// Each run blocks an OS thread of ``OSThreadPool/shared`` in poll(2), never a Swift-concurrency thread, unless the
 /// request says the calling thread may block (``PluginWaiting/callingThread``).
-enum ProcessRunner {
-  static func run(_ request: ProcessRequest) async throws -> ProcessOutput {
+package enum ProcessRunner {
+  package static func run(_ request: ProcessRequest) async throws -> ProcessOutput {
     let control = RunControl()
     guard request.cancellable else { return try await wait(for: request, control: control) }
     return try await withTaskCancellationHandler {

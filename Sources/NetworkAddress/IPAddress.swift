@@ -65,7 +65,7 @@ public enum IPAddress: Hashable, Comparable, Sendable, LosslessStringConvertible
   }
 
   /// An address of the same family with `value`, which must fit the family.
-  func withValue(_ value: UInt128) -> IPAddress {
+  public func withValue(_ value: UInt128) -> IPAddress {
     switch self {
     case .v4: .v4(IPv4Address(UInt32(value)))
     case .v6: .v6(IPv6Address(value))

@@ -1,6 +1,7 @@
 import CNIBackend
 import CNIRuntime
 import ContainerNetworkCore
+import NetavarkBackend
 
 #if canImport(Glibc)
   import Glibc
@@ -11,15 +12,33 @@ import ContainerNetworkCore
 public enum NetworkBackendFactory {
   /// The backend of `settings`.
   ///
-  /// - Throws: ``NetworkError/Code/notSupported`` for a backend this version does not have yet (netavark).
+  /// Nothing is read or run here: each backend reads its files when a method first needs them.
   public static func makeBackend(_ settings: NetworkSettings) throws(NetworkError) -> any ContainerNetwork {
     switch settings.backend {
     case .cni:
       return CNINetworkBackend(configuration: cniConfiguration(settings))
     case .netavark:
-      throw NetworkError(
-        .notSupported, "the netavark backend is not available in this version of cnet; use --backend cni")
+      return NetavarkNetworkBackend(configuration: netavarkConfiguration(settings))
     }
+  }
+
+  /// The first of `settings`' helper directories that holds an executable `name`, else the first directory.
+  static func helper(_ name: String, _ settings: NetworkSettings) -> String {
+    let candidates = settings.helperDirectories.map { "\($0)/\(name)" }
+    return candidates.first { access($0, X_OK) == 0 } ?? candidates.first ?? name
+  }
+
+  /// The netavark backend's configuration for `settings`.
+  public static func netavarkConfiguration(_ settings: NetworkSettings) -> NetavarkBackendConfiguration {
+    var configuration = NetavarkBackendConfiguration(
+      configDirectory: settings.effectiveConfigDirectory, runDirectory: settings.runDirectory,
+      netavarkPath: helper("netavark", settings), aardvarkPath: helper("aardvark-dns", settings),
+      timeout: settings.pluginTimeout, hostNamespacePath: settings.hostNamespacePath,
+      defaultNetworkName: settings.defaultNetwork, defaultSubnet: settings.defaultSubnet,
+      subnetPools: settings.subnetPools, logger: settings.logger)
+    configuration.configurationFiles = settings.configFiles
+    configuration.settingOrigins = settings.origins
+    return configuration
   }
 
   /// The CNI backend's configuration for `settings`.
@@ -43,6 +62,7 @@ public enum NetworkBackendFactory {
     var info = await backend.networkInfo()
     info.directories["helpers"] = settings.helperDirectories
     if settings.backend != .cni { info.directories["run"] = [settings.runDirectory] }
+    info.programs.removeAll { $0.name == "netavark" || $0.name == "aardvark-dns" }
     for helper in ["netavark", "aardvark-dns"] {
       let candidates: [String] = settings.helperDirectories.map { "\($0)/\(helper)" }
       let path = candidates.first { candidate in access(candidate, X_OK) == 0 }

@@ -1,27 +1,31 @@
 import ContainerNetworkCore
 import NetworkAddress
-import NetworkNamespace
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
 /// The links and addresses of the host namespace: what automatic bridge names and subnets must not collide with.
-struct HostInterfaces: Sendable {
+public struct HostInterfaces: Sendable {
   /// Every link name, with or without an address.
-  var names: Set<String>
+  public var names: Set<String>
   /// The networks of every address on every link (masked: 192.168.1.7/24 → 192.168.1.0/24).
-  var subnets: [IPNetwork]
+  public var subnets: [IPNetwork]
+
+  public init(names: Set<String>, subnets: [IPNetwork]) {
+    self.names = names
+    self.subnets = subnets
+  }
 
   /// Reads the current namespace, or the one at `namespacePath` (on a dedicated thread) when given.
-  static func read(namespacePath: String?) throws -> HostInterfaces {
+  public static func read(namespacePath: String?) throws -> HostInterfaces {
     if let namespacePath {
       return try NetworkNamespace.run(in: namespacePath) { try readCurrent() }
     }
     return try readCurrent()
   }
 
-  static func readCurrent() throws -> HostInterfaces {
+  public static func readCurrent() throws -> HostInterfaces {
     var list: UnsafeMutablePointer<ifaddrs>?
     guard getifaddrs(&list) == 0 else {
       throw NetworkError(.io, "getifaddrs: \(String(cString: strerror(errno)))")

@@ -1,0 +1,164 @@
+import ContainerNetworkCore
+import FoundationEssentials
+import Logging
+import NetworkAddress
+import OrderedJSON
+import SystemSupport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Podman's directory of JSON networks (`/etc/containers/networks/<name>.json`): read, validated, written.
+///
+/// Like Podman's netavark backend, the directory is read again only when its modification time changed: every
+/// write here is a rename into the directory, which changes it, and so is every `podman network create` or `rm`.
+struct JSONNetworkDirectory: Sendable {
+  let path: String
+  let logger: Logger
+
+  /// A parsed directory and the time it was parsed at.
+  struct Snapshot: Sendable {
+    var modified: timespec?
+    var networks: [Network]
+  }
+
+  /// The directory's modification time; nil when it does not exist.
+  func modificationTime() -> timespec? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    return info.st_mtim
+  }
+
+  func isCurrent(_ snapshot: Snapshot) -> Bool {
+    let now = modificationTime()
+    return now?.tv_sec == snapshot.modified?.tv_sec && now?.tv_nsec == snapshot.modified?.tv_nsec
+  }
+
+  /// Every valid network file; an invalid one is skipped with a warning that names it and the reason.
+  func scan() -> Snapshot {
+    let modified = modificationTime()
+    guard let directory = opendir(path) else { return Snapshot(modified: modified, networks: []) }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+      if name.hasSuffix(".json") && !name.hasPrefix(".") { names.append(name) }
+    }
+    var networks: [Network] = []
+    for name in names.sorted() {
+      let file = "\(path)/\(name)"
+      do {
+        networks.append(try load(file, fileName: name))
+      } catch {
+        logger.warning("skipping network file \(file): \(error)")
+      }
+    }
+    return Snapshot(modified: modified, networks: networks)
+  }
+
+  /// The largest network file read; Podman's are under 2 KB.
+  static let maximumFileSize = 1 << 20
+
+  struct InvalidFile: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  func load(_ file: String, fileName: String) throws -> Network {
+    let bytes = try readFile(file)
+    let network: Network
+    do {
+      network = try JSONDecoder().decode(Network.self, from: Data(bytes))
+    } catch {
+      throw InvalidFile(description: "malformed JSON: \(Self.describe(error))")
+    }
+    try Self.validate(network, fileName: fileName)
+    return network
+  }
+
+  private func readFile(_ file: String) throws -> [UInt8] {
+    let fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+    guard fd >= 0 else { throw InvalidFile(description: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+      throw InvalidFile(description: "not a regular file")
+    }
+    guard info.st_size <= Self.maximumFileSize else {
+      throw InvalidFile(description: "larger than \(Self.maximumFileSize / 1024) KiB")
+    }
+    var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+    var total = 0
+    while total < bytes.count {
+      let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else { break }
+      total += count
+    }
+    return Array(bytes.prefix(total))
+  }
+
+  /// Podman's checks when it loads a network file (`libnetwork/netavark/config.go`, `loadNetworks`).
+  static func validate(_ network: Network, fileName: String) throws {
+    guard fileName == "\(network.name).json" else {
+      throw InvalidFile(
+        description: "the network name \(NameValidation.displayed(network.name)) does not match the file name")
+    }
+    try NameValidation.validateNetworkName(network.name)
+    guard network.id.utf8.count == 64,
+      network.id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+    else {
+      throw InvalidFile(
+        description: "invalid network ID \(NameValidation.displayed(network.id)): not 64 hex characters")
+    }
+    for subnet in network.subnets {
+      if let gateway = subnet.gateway, !subnet.subnet.contains(gateway) {
+        throw InvalidFile(description: "gateway \(gateway) is not in subnet \(subnet.subnet)")
+      }
+    }
+  }
+
+  private static func describe(_ error: any Error) -> String {
+    switch error {
+    case DecodingError.dataCorrupted(let context): context.debugDescription
+    case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+      "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+    default: "\(error)"
+    }
+  }
+
+  /// The file exactly as Podman writes it: Go's `json.MarshalIndent` with five spaces, and a final newline.
+  static func fileContents(of network: Network) throws -> [UInt8] {
+    GoJSONFormat.indented(try JSONValueEncoder().encode(network), indent: "     ") + [0x0A]
+  }
+
+  /// Writes `network` atomically as `<name>.json`.
+  func write(_ network: Network) throws(NetworkError) {
+    let file = "\(path)/\(network.name).json"
+    do {
+      let bytes = try Self.fileContents(of: network)
+      guard bytes.count <= Self.maximumFileSize else {
+        throw NetworkError(
+          .invalidArgument,
+          "network \(network.name) would be written as \(bytes.count / 1024) KiB, over the \(Self.maximumFileSize / 1024) KiB a network file may have"
+        )
+      }
+      try AtomicFile.write(bytes, to: file, mode: 0o644)
+    } catch let error as NetworkError {
+      throw error
+    } catch {
+      throw NetworkError(.io, "cannot write \(file): \(error)", causes: [error])
+    }
+  }
+
+  /// Removes `<name>.json`; a missing file is not an error.
+  func remove(_ name: String) throws(NetworkError) {
+    let file = "\(path)/\(name).json"
+    guard unlink(file) == 0 || errno == ENOENT else {
+      let code = errno
+      throw NetworkError(
+        .io, "cannot remove \(file): \(String(cString: strerror(code)))",
+        causes: [SystemCallError(call: "unlink", path: file, errno: code)])
+    }
+  }
+}

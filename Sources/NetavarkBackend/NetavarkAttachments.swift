@@ -1,0 +1,162 @@
+import ContainerNetworkCore
+import FoundationEssentials
+import NetworkAddress
+import NetworkIPAM
+
+/// Setup and teardown: IPAM allocates and records, the dataplane configures, and any failure releases.
+extension NetavarkNetworkBackend {
+  public func setup(namespacePath: String, options: NetworkOptions) async throws -> [String: StatusBlock] {
+    try namespaces.check(namespacePath, forTeardown: false)
+    try NameValidation.validateContainerID(options.containerID)
+    var named = options.networks
+    SetupValidation.assignDefaultInterfaceNames(&named)
+    var resolved: [String: Network] = [:]
+    for index in named.indices {
+      let network = try lookup(named[index].name)
+      named[index].name = network.name
+      resolved[network.name] = network
+    }
+    var request = options
+    request.networks = named
+    try SetupValidation.validate(request, networks: resolved)
+    let present = try await namespaces.prepare(namespacePath, interfaces: named.map(\.options.interfaceName))
+    if let interface = present.first {
+      throw NetworkError(
+        .alreadyExists,
+        "interface \(interface) already exists in network namespace \(namespacePath): choose another interface_name, or tear down the attachment that made it"
+      )
+    }
+    let ipam = try ipam()
+    let encoder = JSONEncoder()
+    var shared = request
+    shared.networks = []
+    let sharedText = String(decoding: try encoder.encode(shared), as: UTF8.self)
+    let granted = try ipam.allocate(
+      containerID: options.containerID,
+      requests: named.map { AddressRequest(network: resolved[$0.name]!, staticIPs: $0.options.staticIPs) }
+    ) { granted in
+      var networks: [String: String] = [:]
+      for entry in named {
+        var perNetwork = entry.options
+        perNetwork.staticIPs = granted[entry.name] ?? []
+        networks[entry.name] = String(decoding: try encoder.encode(perNetwork), as: UTF8.self)
+      }
+      return ContainerRecord(
+        containerID: options.containerID, containerName: options.containerName, namespacePath: namespacePath,
+        shared: sharedText, networks: networks)
+    }
+    for index in named.indices { named[index].options.staticIPs = granted[named[index].name] ?? [] }
+    request.networks = named
+    let contract = NetavarkRequest(options: request, networkInfo: resolved)
+    do {
+      if Task.isCancelled { throw CancellationError() }
+      return try await dataplane.setup(namespacePath: namespacePath, request: contract)
+    } catch {
+      // netavark undoes its own partial work; what it may leave after a kill is removed by a teardown.
+      var causes: [any Error] = [error]
+      do {
+        try await dataplane.teardown(namespacePath: namespacePath, request: contract)
+      } catch let cleanup {
+        causes.append(cleanup)
+      }
+      try? ipam.release(containerID: options.containerID, networks: named.map(\.name))
+      let cancelled = error is CancellationError || (error as? NetavarkError)?.message.hasPrefix("cancelled") == true
+      throw NetworkError(
+        cancelled ? .cancelled : .pluginFailed,
+        cancelled
+          ? "setup of container \(options.containerID) was cancelled and rolled back"
+          : "setting up container \(options.containerID): \(error)", causes: causes)
+    }
+  }
+
+  public func teardown(namespacePath: String, options: NetworkOptions) async throws {
+    try namespaces.check(namespacePath, forTeardown: true)
+    let ipam = try ipam()
+    let names = options.networks.isEmpty ? nil : try options.networks.map { try lookupName($0.name) }
+    guard let record = try ipam.record(containerID: options.containerID, networks: names) else { return }
+    let decoder = JSONDecoder()
+    var request: NetworkOptions
+    do {
+      request = try decoder.decode(NetworkOptions.self, from: Data(record.shared.utf8))
+      request.networks = try record.networks.map {
+        NamedPerNetworkOptions($0.key, try decoder.decode(PerNetworkOptions.self, from: Data($0.value.utf8)))
+      }
+    } catch {
+      throw NetworkError(
+        .io, "the IPAM record of container \(options.containerID) is unreadable: \(error)", causes: [error])
+    }
+    request.networks = SetupValidation.sortedByInterface(request.networks)
+    var info: [String: Network] = [:]
+    for entry in request.networks {
+      // A network removed behind our back (its file deleted) is still torn down from what netavark needs.
+      info[entry.name] = (try? lookup(entry.name)) ?? Network(name: entry.name, driver: "bridge")
+    }
+    var failure: (any Error)?
+    do {
+      try await dataplane.teardown(
+        namespacePath: namespacePath, request: NetavarkRequest(options: request, networkInfo: info))
+    } catch {
+      failure = error
+    }
+    // Podman frees the addresses even when netavark fails: keeping them would block the IPs forever.
+    try ipam.release(containerID: options.containerID, networks: request.networks.map(\.name))
+    if let failure {
+      throw NetworkError(
+        .pluginFailed, "tearing down container \(options.containerID): \(failure)", causes: [failure])
+    }
+  }
+
+  /// The name of a network given by name or ID; a name that no longer resolves is taken as it is.
+  private func lookupName(_ nameOrID: String) throws -> String {
+    (try? lookup(nameOrID).name) ?? nameOrID
+  }
+
+  // MARK: Removal
+
+  public func remove(_ nameOrID: String, force: Bool) async throws {
+    try await withLock {
+      _ = reloadedNetworks()
+      let network = try lookup(nameOrID)
+      try await removeLocked(network, force: force)
+    }
+  }
+
+  private func removeLocked(_ network: Network, force: Bool) async throws {
+    guard network.name != configuration.defaultNetworkName else {
+      throw NetworkError(.invalidArgument, "default network \(network.name) cannot be removed")
+    }
+    let ipam = try ipam()
+    let users = try ipam.containers(on: network.name)
+    if !users.isEmpty {
+      guard force else {
+        throw NetworkError(
+          .inUse, "network \(network.name) is being used by containers: \(users.joined(separator: ", "))")
+      }
+      for user in users {
+        let namespace = try ipam.record(containerID: user)?.namespacePath ?? ""
+        try await teardown(
+          namespacePath: namespace,
+          options: NetworkOptions(
+            containerID: user, containerName: "", networks: [NamedPerNetworkOptions(network.name)]))
+      }
+    }
+    try directory.remove(network.name)
+    try ipam.forget(network: network.name)
+  }
+
+  public func prune(filters: NetworkFilters) async throws -> [String] {
+    try await withLock {
+      let now = Timestamp.now()
+      let ipam = try ipam()
+      var removed: [String] = []
+      for network in reloadedNetworks().sorted(by: { $0.name < $1.name })
+      where network.name != configuration.defaultNetworkName && filters.matches(network, now: now) {
+        guard try ipam.containers(on: network.name).isEmpty else { continue }
+        try directory.remove(network.name)
+        try ipam.forget(network: network.name)
+        removed.append(network.name)
+      }
+      return removed
+    }
+  }
+}

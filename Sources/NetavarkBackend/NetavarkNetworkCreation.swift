@@ -1,0 +1,168 @@
+import ContainerNetworkCore
+import NetworkAddress
+import NetworkNamespace
+
+/// Turns a requested network into a complete one by the rules of Podman's netavark backend
+/// (`libnetwork/netavark/config.go`), limited to what netavark 1.4 can set up; what it cannot is refused with
+/// Podman's wording.
+struct NetavarkNetworkCreation {
+  static let drivers = ["bridge", "macvlan"]
+  static let macvlanModes: Set<String> = ["bridge", "private", "vepa", "passthru"]
+
+  /// Networks already defined (the default one included).
+  var existing: [Network]
+  var host: HostInterfaces
+  var pools: [SubnetPool]
+
+  func complete(_ request: Network) throws(NetworkError) -> Network {
+    var network = request
+    guard network.id.isEmpty else {
+      throw NetworkError(.invalidArgument, "ID can not be set for network create")
+    }
+    if network.name.isEmpty {
+      network.name = NameAllocator.firstFree(prefix: "podman", used: Set(existing.map(\.name)))
+    }
+    try NameValidation.validateNetworkName(network.name)
+    network.id = Self.randomID()
+    if network.driver.isEmpty { network.driver = "bridge" }
+    guard Self.drivers.contains(network.driver) else {
+      throw NetworkError(
+        .invalidArgument, "unsupported driver \(NameValidation.displayed(network.driver)): invalid argument")
+    }
+    try applyOptions(&network)
+    if !network.routes.isEmpty {
+      try RouteValidation.validate(network.routes)
+      throw NetworkError(
+        .notSupported,
+        "unsupported \(network.driver) network option routes: netavark 1.4 cannot add routes; use the native backend")
+    }
+    try chooseIPAM(&network)
+    try chooseInterface(&network)
+    let automatic = network.driver == "bridge" && network.ipamDriver == "host-local"
+    var used = SubnetPlanning.subnets(of: existing)
+    if network.driver == "bridge" { used += host.subnets }
+    try SubnetPlanning.complete(
+      &network, used: used, automaticSubnets: automatic, allocator: SubnetAllocator(pools: pools))
+    // netavark serves DNS on the bridge's gateway address, internal networks included, so they keep a gateway.
+    for index in network.subnets.indices where network.subnets[index].gateway == nil {
+      network.subnets[index].gateway = network.subnets[index].subnet.firstHost
+    }
+    if network.driver == "macvlan" && network.subnets.isEmpty && network.ipamDriver == "host-local" {
+      throw NetworkError(
+        .invalidArgument, "macvlan driver needs at least one subnet specified, DHCP is not yet supported with netavark")
+    }
+    network.created = .now()
+    return network
+  }
+
+  /// 64 random hex digits, as Podman's `stringid.GenerateRandomID`.
+  static func randomID() -> String {
+    var generator = SystemRandomNumberGenerator()
+    let digits = Array("0123456789abcdef".utf8)
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(64)
+    for _ in 0..<64 { bytes.append(digits[Int(generator.next() % 16)]) }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  private func applyOptions(_ network: inout Network) throws(NetworkError) {
+    var options: [String: String] = [:]
+    for key in network.options.keys.sorted() {
+      let value = network.options[key]!
+      switch (key, network.driver) {
+      case ("mtu", _), ("com.docker.network.driver.mtu", _):
+        guard let mtu = Int(value), mtu >= 0 else {
+          throw NetworkError(
+            .invalidArgument, "invalid mtu \(NameValidation.displayed(value)): must be an integer >= 0")
+        }
+        if mtu > 0 { options["mtu"] = String(mtu) }
+      case ("metric", _):
+        guard let metric = Int(value), metric >= 0 else {
+          throw NetworkError(
+            .invalidArgument, "invalid metric \(NameValidation.displayed(value)): must be an integer >= 0")
+        }
+        options["metric"] = String(metric)
+      case ("vlan", "bridge"):
+        guard let vlan = Int(value), (0...4094).contains(vlan) else {
+          throw NetworkError(.invalidArgument, "invalid vlan \(NameValidation.displayed(value)): must be 0 to 4094")
+        }
+        if vlan > 0 { options["vlan"] = String(vlan) }
+      case ("isolate", "bridge"):
+        switch value.lowercased() {
+        case "1", "t", "true": options["isolate"] = "true"
+        case "0", "f", "false": break
+        case "strict":
+          throw NetworkError(
+            .notSupported, "unsupported bridge network option isolate=strict: netavark 1.4 has only isolate=true")
+        default:
+          throw NetworkError(
+            .invalidArgument, "invalid isolate \(NameValidation.displayed(value)): must be true, false or strict")
+        }
+      case ("com.docker.network.bridge.name", "bridge"):
+        network.networkInterface = value
+      case ("mode", "macvlan"):
+        guard Self.macvlanModes.contains(value) else {
+          throw NetworkError(
+            .invalidArgument,
+            "unknown macvlan mode \(NameValidation.displayed(value)): use one of \(Self.macvlanModes.sorted().joined(separator: ", "))"
+          )
+        }
+        options["mode"] = value
+      case ("parent", "macvlan"):
+        network.networkInterface = value
+      default:
+        throw NetworkError(
+          .invalidArgument, "unsupported \(network.driver) network option \(NameValidation.displayed(key))")
+      }
+    }
+    network.options = options
+  }
+
+  private func chooseIPAM(_ network: inout Network) throws(NetworkError) {
+    let requested = network.ipamOptions["driver"] ?? ""
+    for key in network.ipamOptions.keys where key != "driver" {
+      throw NetworkError(.invalidArgument, "unsupported ipam option \(NameValidation.displayed(key))")
+    }
+    switch requested {
+    case "", "host-local":
+      network.ipamOptions = ["driver": "host-local"]
+    case "none":
+      guard network.subnets.isEmpty else {
+        throw NetworkError(.invalidArgument, "none ipam driver is set but subnets are given")
+      }
+      network.ipamOptions = ["driver": "none"]
+      network.dnsEnabled = false
+    case "dhcp":
+      throw NetworkError(.notSupported, "dhcp ipam driver is not yet supported with netavark")
+    default:
+      throw NetworkError(
+        .invalidArgument, "unsupported ipam driver \(NameValidation.displayed(requested)): use host-local or none")
+    }
+  }
+
+  private func chooseInterface(_ network: inout Network) throws(NetworkError) {
+    switch network.driver {
+    case "bridge":
+      if network.networkInterface.isEmpty {
+        let taken = Set(existing.map(\.networkInterface)).union(host.names)
+        network.networkInterface = NameAllocator.firstFree(prefix: "podman", used: taken)
+      } else {
+        try NameValidation.validateInterfaceName(network.networkInterface)
+        if let other = existing.first(where: {
+          $0.driver == "bridge" && $0.networkInterface == network.networkInterface
+        }) {
+          throw NetworkError(
+            .invalidArgument, "bridge name \(network.networkInterface) already in use by network \(other.name)")
+        }
+      }
+    default:
+      guard !network.networkInterface.isEmpty else {
+        throw NetworkError(.invalidArgument, "macvlan network needs a parent interface (-o parent=IF)")
+      }
+      try NameValidation.validateInterfaceName(network.networkInterface)
+      guard host.names.contains(network.networkInterface) else {
+        throw NetworkError(.invalidArgument, "parent interface \(network.networkInterface) does not exist on the host")
+      }
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import ContainerNetworkCore
+
+/// The contract between IPAM and a dataplane: the JSON object Podman pipes into `netavark setup|teardown`.
+///
+/// Its networks carry the addresses IPAM allocated (`static_ips`), and `network_info` holds each network whole, so
+/// that a dataplane needs nothing but this value. The answer of a setup is one ``StatusBlock`` per network name.
+public struct NetavarkRequest: Hashable, Sendable, Codable {
+  /// `container_id`, `container_name`, `networks`, `port_mappings`, `dns_servers`.
+  public var options: NetworkOptions
+  /// The full network of every name in ``NetworkOptions/networks``.
+  public var networkInfo: [String: Network]
+
+  public init(options: NetworkOptions, networkInfo: [String: Network]) {
+    self.options = options
+    self.networkInfo = networkInfo
+  }
+
+  struct Key: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+  }
+
+  public init(from decoder: any Decoder) throws {
+    options = try NetworkOptions(from: decoder)
+    let c = try decoder.container(keyedBy: Key.self)
+    networkInfo = [:]
+    if c.contains(Key("network_info")) {
+      let info = try c.nestedContainer(keyedBy: Key.self, forKey: Key("network_info"))
+      for key in info.allKeys { networkInfo[key.stringValue] = try info.decode(Network.self, forKey: key) }
+    }
+  }
+
+  /// Netavark's field order, as Podman writes it: the networks in the caller's order, then their definitions.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: Key.self)
+    try c.encode(options.containerID, forKey: Key("container_id"))
+    try c.encode(options.containerName, forKey: Key("container_name"))
+    if !options.portMappings.isEmpty { try c.encode(options.portMappings, forKey: Key("port_mappings")) }
+    var networks = c.nestedContainer(keyedBy: Key.self, forKey: Key("networks"))
+    for network in options.networks { try networks.encode(network.options, forKey: Key(network.name)) }
+    var info = c.nestedContainer(keyedBy: Key.self, forKey: Key("network_info"))
+    for network in options.networks {
+      if let definition = networkInfo[network.name] { try info.encode(definition, forKey: Key(network.name)) }
+    }
+    if !options.dnsServers.isEmpty { try c.encode(options.dnsServers, forKey: Key("dns_servers")) }
+  }
+}
+
+/// What configures the kernel for a ``NetavarkRequest``: the real netavark program (``NetavarkProgram``), or an
+/// in-process implementation. Nothing above this protocol knows which one runs.
+public protocol NetavarkDataplane: Sendable {
+  /// Configures the namespace at `namespacePath`; returns one status block per network name.
+  func setup(namespacePath: String, request: NetavarkRequest) async throws -> [String: StatusBlock]
+
+  /// Undoes a setup of the same request.
+  func teardown(namespacePath: String, request: NetavarkRequest) async throws
+
+  /// Tells the network's DNS server about a changed list of upstream servers (`netavark update`).
+  func updateDNSServers(network: String, servers: [String]) async throws
+}
