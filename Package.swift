@@ -192,6 +192,15 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .testTarget(
+      name: "NetavarkBackendTests",
+      dependencies: [
+        "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkIPAM", "OrderedJSON", "TestSupport",
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      exclude: ["Fixtures"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
       name: "NetworkNamespaceTests",
       dependencies: ["ContainerNetworkCore", "NetworkNamespace", "TestSupport"],
       swiftSettings: swiftSettings

@@ -211,16 +211,16 @@ struct Update: AsyncParsableCommand {
   static let configuration = CommandConfiguration(commandName: "update", abstract: "Change a network's DNS servers.")
 
   @OptionGroup var global: GlobalOptions
-  @Option(name: .customLong("dns-add"), help: "DNS server to add.") var dnsAdd: [String] = []
-  @Option(name: .customLong("dns-drop"), help: "DNS server to remove.") var dnsDrop: [String] = []
+  @Option(name: .customLong("dns-add"), help: "DNS servers to add (repeatable, or a comma list).")
+  var dnsAdd: [String] = []
+  @Option(name: .customLong("dns-drop"), help: "DNS servers to remove (repeatable, or a comma list).")
+  var dnsDrop: [String] = []
   @Argument(help: "Network name or ID.") var network: String
 
   func run() async throws {
-    for server in dnsAdd + dnsDrop where IPAddress(server) == nil {
-      throw NetworkError(.invalidArgument, "invalid DNS server \(NameValidation.displayed(server))")
-    }
-    try await global.makeBackend().update(
-      network, options: NetworkUpdateOptions(addDNSServers: dnsAdd, removeDNSServers: dnsDrop))
+    // Checked before the backend is made, so that a typo fails the same way whatever the backend.
+    let options = try NetworkUpdateOptions(addDNSServers: dnsAdd, removeDNSServers: dnsDrop).normalized()
+    try await global.makeBackend().update(network, options: options)
     print(network)
   }
 }

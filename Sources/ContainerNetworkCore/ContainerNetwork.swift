@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// The contract between a container engine and a network backend.
 ///
 /// A backend manages networks (create, list, inspect, remove, prune, update) and attaches a container's network
@@ -75,5 +77,23 @@ public struct NetworkUpdateOptions: Hashable, Sendable {
   public init(addDNSServers: [String] = [], removeDNSServers: [String] = []) {
     self.addDNSServers = addDNSServers
     self.removeDNSServers = removeDNSServers
+  }
+
+  /// The same options with comma lists split, as Podman splits `--dns-add 1.1.1.1,8.8.8.8`; throws for any entry
+  /// that is not an IP address.
+  public func normalized() throws(NetworkError) -> NetworkUpdateOptions {
+    func split(_ list: [String]) throws(NetworkError) -> [String] {
+      var servers: [String] = []
+      for item in list {
+        for server in item.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+          guard IPAddress(server) != nil else {
+            throw NetworkError(.invalidArgument, "invalid DNS server \(NameValidation.displayed(server))")
+          }
+          servers.append(server)
+        }
+      }
+      return servers
+    }
+    return NetworkUpdateOptions(addDNSServers: try split(addDNSServers), removeDNSServers: try split(removeDNSServers))
   }
 }

@@ -165,11 +165,12 @@ public struct PortMapping: Hashable, Sendable, Codable {
     self.protocol = `protocol`
   }
 
+  /// In the order of Podman's struct, which encodes its fields in declaration order.
   enum CodingKeys: String, CodingKey {
-    case range, `protocol`
     case hostIP = "host_ip"
     case containerPort = "container_port"
     case hostPort = "host_port"
+    case range, `protocol`
   }
 
   public init(from decoder: any Decoder) throws {

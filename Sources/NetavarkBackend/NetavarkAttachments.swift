@@ -2,6 +2,7 @@ import ContainerNetworkCore
 import FoundationEssentials
 import NetworkAddress
 import NetworkIPAM
+import OrderedJSON
 
 /// Setup and teardown: IPAM allocates and records, the dataplane configures, and any failure releases.
 extension NetavarkNetworkBackend {
@@ -27,10 +28,10 @@ extension NetavarkNetworkBackend {
       )
     }
     let ipam = try ipam()
-    let encoder = JSONEncoder()
+    let encoder = JSONValueEncoder()
     var shared = request
     shared.networks = []
-    let sharedText = String(decoding: try encoder.encode(shared), as: UTF8.self)
+    let sharedText = try encoder.encode(shared).jsonString
     let granted = try ipam.allocate(
       containerID: options.containerID,
       requests: named.map { AddressRequest(network: resolved[$0.name]!, staticIPs: $0.options.staticIPs) }
@@ -39,7 +40,7 @@ extension NetavarkNetworkBackend {
       for entry in named {
         var perNetwork = entry.options
         perNetwork.staticIPs = granted[entry.name] ?? []
-        networks[entry.name] = String(decoding: try encoder.encode(perNetwork), as: UTF8.self)
+        networks[entry.name] = try encoder.encode(perNetwork).jsonString
       }
       return ContainerRecord(
         containerID: options.containerID, containerName: options.containerName, namespacePath: namespacePath,

@@ -154,12 +154,9 @@ public actor NetavarkNetworkBackend {
         throw NetworkError(
           .invalidArgument, "network \(network.name) has DNS disabled: there is no DNS server to update")
       }
-      // Podman splits comma lists, so `--dns-add 1.1.1.1,8.8.8.8` adds two servers.
-      let add = options.addDNSServers.flatMap { $0.split(separator: ",").map(String.init) }
-      let drop = options.removeDNSServers.flatMap { $0.split(separator: ",").map(String.init) }
-      for server in add + drop where IPAddress(server) == nil {
-        throw NetworkError(.invalidArgument, "invalid DNS server address \(NameValidation.displayed(server))")
-      }
+      let normalized = try options.normalized()
+      let add = normalized.addDNSServers
+      let drop = normalized.removeDNSServers
       var servers = network.networkDNSServers.filter { !drop.contains($0) }
       for server in add where !servers.contains(server) { servers.append(server) }
       network.networkDNSServers = servers

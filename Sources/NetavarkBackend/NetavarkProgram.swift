@@ -45,7 +45,7 @@ public struct NetavarkProgram: NetavarkDataplane {
   }
 
   public func setup(namespacePath: String, request: NetavarkRequest) async throws -> [String: StatusBlock] {
-    let output = try await run(["setup", namespacePath], stdin: try JSONEncoder().encode(request), cancellable: true)
+    let output = try await run(["setup", namespacePath], stdin: try request.encodedJSON(), cancellable: true)
     do {
       return try JSONDecoder().decode([String: StatusBlock].self, from: Data(output))
     } catch {
@@ -55,7 +55,7 @@ public struct NetavarkProgram: NetavarkDataplane {
   }
 
   public func teardown(namespacePath: String, request: NetavarkRequest) async throws {
-    _ = try await run(["teardown", namespacePath], stdin: try JSONEncoder().encode(request), cancellable: false)
+    _ = try await run(["teardown", namespacePath], stdin: try request.encodedJSON(), cancellable: false)
   }
 
   public func updateDNSServers(network: String, servers: [String]) async throws {

@@ -1,4 +1,5 @@
 import ContainerNetworkCore
+import OrderedJSON
 
 /// The contract between IPAM and a dataplane: the JSON object Podman pipes into `netavark setup|teardown`.
 ///
@@ -46,6 +47,13 @@ public struct NetavarkRequest: Hashable, Sendable, Codable {
       if let definition = networkInfo[network.name] { try info.encode(definition, forKey: Key(network.name)) }
     }
     if !options.dnsServers.isEmpty { try c.encode(options.dnsServers, forKey: Key("dns_servers")) }
+  }
+}
+
+extension NetavarkRequest {
+  /// The request as Podman writes it to netavark's stdin: compact, in Podman's field order.
+  public func encodedJSON() throws -> [UInt8] {
+    try JSONValueEncoder().encode(self).serialized()
   }
 }
 

@@ -1,0 +1,73 @@
+import ContainerNetworkCore
+import Foundation
+import Logging
+import NetworkAddress
+import OrderedJSON
+import TestSupport
+import Testing
+
+@testable import NetavarkBackend
+
+/// Fixtures beside the sources: the files Podman 4.3's netavark backend wrote, and what it piped into netavark.
+enum Fixtures {
+  static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+  static func bytes(_ name: String) throws -> [UInt8] {
+    Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+  }
+
+  static let networkFiles = [
+    "pb-auto", "pb-dual", "pb-internal", "pb-isolate", "pb-label", "pb-macvlan-static", "pb-mtu", "pb-nodns",
+    "pb-noipam", "pb-subnet", "pb-v6", "pb-v6only", "pb-vlan",
+  ]
+}
+
+@Suite struct NetworkFileTests {
+  @Test("a network Podman wrote is written back byte for byte", arguments: Fixtures.networkFiles)
+  func podmanFilesRoundTrip(name: String) throws {
+    let original = try Fixtures.bytes("\(name).json")
+    let network = try JSONDecoder().decode(Network.self, from: Data(original))
+    #expect(network.name == name)
+    let written = try JSONNetworkDirectory.fileContents(of: network)
+    #expect(String(decoding: written, as: UTF8.self) == String(decoding: original, as: UTF8.self))
+  }
+
+  @Test(
+    "the request Podman piped into netavark is encoded byte for byte",
+    arguments: [
+      "setup-static-ip-mac-alias.stdin", "setup-portmap.stdin",
+    ])
+  func podmanRequestRoundTrip(name: String) throws {
+    let original = try Fixtures.bytes(name)
+    let request = try JSONDecoder().decode(NetavarkRequest.self, from: Data(original))
+    #expect(!request.options.networks.isEmpty && request.networkInfo.count == request.options.networks.count)
+    let text = String(decoding: original, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let encoded = String(decoding: try request.encodedJSON(), as: UTF8.self)
+    #expect(encoded == text, "\(encoded)")
+  }
+
+  @Test func loadingSkipsBadFilesWithAWarningNamingThem() async throws {
+    try await withTemporaryDirectory { dir in
+      let good = try Fixtures.bytes("pb-auto.json")
+      try Data(good).write(to: URL(fileURLWithPath: dir.appending("pb-auto.json")))
+      // The name inside does not match the file's.
+      try Data(good).write(to: URL(fileURLWithPath: dir.appending("renamed.json")))
+      let text = String(decoding: good, as: UTF8.self)
+      let badID = text.replacingOccurrences(of: "\"pb-auto\"", with: "\"bad-id\"")
+        .replacingOccurrences(of: "d581a26eaf8a09d6", with: "XYZ")
+      try badID.write(toFile: dir.appending("bad-id.json"), atomically: true, encoding: .utf8)
+      let badGateway = text.replacingOccurrences(of: "\"pb-auto\"", with: "\"bad-gw\"")
+        .replacingOccurrences(of: "10.89.0.1\"", with: "10.90.0.1\"")
+      try badGateway.write(toFile: dir.appending("bad-gw.json"), atomically: true, encoding: .utf8)
+      try "{\"name\": \"broken\",".write(toFile: dir.appending("broken.json"), atomically: true, encoding: .utf8)
+      let log = LogCapture()
+      let snapshot = JSONNetworkDirectory(path: dir.path, logger: log.logger).scan()
+      #expect(snapshot.networks.map(\.name) == ["pb-auto"])
+      let warnings = log.warnings.joined(separator: "\n")
+      #expect(warnings.contains("renamed.json: the network name pb-auto does not match the file name"))
+      #expect(warnings.contains("bad-id.json: invalid network ID"))
+      #expect(warnings.contains("bad-gw.json: gateway 10.90.0.1 is not in subnet 10.89.0.0/24"))
+      #expect(warnings.contains("broken.json: malformed JSON"))
+    }
+  }
+}
