@@ -10,4 +10,24 @@ public protocol ContainerNamespaces: Sendable {
   /// Brings `lo` up in the network namespace at `path`, as Podman does for every container, and returns those of
   /// `interfaces` that exist there already. Throws when `path` is no network namespace.
   func prepare(_ path: String, interfaces: [String]) async throws(NetworkError) -> [String]
+
+  /// Whether the namespace at `path` no longer exists (its container died, or its engine removed it first).
+  func isGone(_ path: String) -> Bool
+
+  /// Runs `body` with the path of a new, empty network namespace holding stand-in links named `interfaces`, and
+  /// removes it afterwards: a stand-in for a namespace that is gone, for dataplanes that only tear down inside one.
+  func withStandIn<T: Sendable>(
+    interfaces: [String], under directory: String, _ body: @Sendable (String) async throws -> T
+  ) async throws -> T
+}
+
+extension ContainerNamespaces {
+  /// Fakes see every namespace as present.
+  public func isGone(_ path: String) -> Bool { false }
+
+  public func withStandIn<T: Sendable>(
+    interfaces: [String], under directory: String, _ body: @Sendable (String) async throws -> T
+  ) async throws -> T {
+    throw NetworkError(.notSupported, "this ContainerNamespaces cannot make stand-in namespaces")
+  }
 }

@@ -1,8 +1,10 @@
 import ContainerNetworkCore
+import Dispatch
 import FoundationEssentials
 import Logging
 import NetworkAddress
 import OrderedJSON
+import Synchronization
 import SystemSupport
 
 #if canImport(Glibc)
@@ -40,18 +42,30 @@ struct JSONNetworkDirectory: Sendable {
     let modified = modificationTime()
     guard let directory = opendir(path) else { return Snapshot(modified: modified, networks: []) }
     defer { closedir(directory) }
-    var names: [String] = []
+    var found: [String] = []
     while let entry = readdir(directory) {
       let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-      if name.hasSuffix(".json") && !name.hasPrefix(".") { names.append(name) }
+      if name.hasSuffix(".json") && !name.hasPrefix(".") { found.append(name) }
+    }
+    let names = found.sorted()
+    // Reading and decoding dominate `ls` with many networks; the files are independent, so every core takes a share.
+    let results = Mutex([Result<Network, any Error>?](repeating: nil, count: names.count))
+    let workers = names.count < 64 ? 1 : min(ProcessInfo.processInfo.activeProcessorCount, 8)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+      var index = worker
+      while index < names.count {
+        let name = names[index]
+        let result = Result { try load("\(path)/\(name)", fileName: name) }
+        results.withLock { $0[index] = result }
+        index += workers
+      }
     }
     var networks: [Network] = []
-    for name in names.sorted() {
-      let file = "\(path)/\(name)"
-      do {
-        networks.append(try load(file, fileName: name))
-      } catch {
-        logger.warning("skipping network file \(file): \(error)")
+    for (name, result) in zip(names, results.withLock { $0 }) {
+      switch result {
+      case .success(let network)?: networks.append(network)
+      case .failure(let error)?: logger.warning("skipping network file \(path)/\(name): \(error)")
+      case nil: break
       }
     }
     return Snapshot(modified: modified, networks: networks)

@@ -94,8 +94,18 @@ extension NetavarkNetworkBackend {
     }
     var failure: (any Error)?
     do {
-      try await dataplane.teardown(
-        namespacePath: namespacePath, request: NetavarkRequest(options: request, networkInfo: info))
+      let contract = NetavarkRequest(options: request, networkInfo: info)
+      if namespaces.isGone(namespacePath) {
+        // netavark works only inside a namespace and stops at the first container interface it cannot delete,
+        // before the container's firewall rules; stand-ins of the interfaces let it reach them.
+        try await namespaces.withStandIn(
+          interfaces: request.networks.map(\.options.interfaceName), under: configuration.runDirectory
+        ) { path in
+          try await dataplane.teardown(namespacePath: path, request: contract)
+        }
+      } else {
+        try await dataplane.teardown(namespacePath: namespacePath, request: contract)
+      }
     } catch {
       failure = error
     }
