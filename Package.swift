@@ -144,6 +144,13 @@ let package = Package(
       path: "Sources/CNetBenchmarks",
       swiftSettings: swiftSettings
     ),
+    // An IPAM writer that ReliabilityTests kill at random instants (kill -9 safety of the IPAM database).
+    .executableTarget(
+      name: "ipam-stress",
+      dependencies: ["ContainerNetworkCore", "NetworkAddress", "NetworkIPAM"],
+      path: "Sources/IPAMStress",
+      swiftSettings: swiftSettings
+    ),
     // libFuzzer harnesses, one per input kind; built with -DFUZZING by scripts/fuzz, otherwise they replay their seed
     // corpus under Fuzz/corpus once.
     .target(name: "CFuzzDriver", path: "Sources/Fuzz/CFuzzDriver"),
@@ -229,8 +236,8 @@ let package = Package(
     .testTarget(
       name: "ReliabilityTests",
       dependencies: [
-        "cnet", "cnet-soak", "example-engine", "CNIBackend", "CNetShim", "ContainerNetworkCore", "SystemSupport",
-        "NetworkAddress",
+        "cnet", "cnet-soak", "example-engine", "ipam-stress", "CNIBackend", "CNetShim", "ContainerNetworkCore",
+        "SystemSupport", "NetworkAddress", "NetworkIPAM",
         "TestSupport",
         .product(name: "Logging", package: "swift-log"),
       ],

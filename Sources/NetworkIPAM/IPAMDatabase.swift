@@ -263,6 +263,34 @@ public final class IPAMDatabase: @unchecked Sendable {
     }
   }
 
+  /// What is wrong with the store, one line each; empty when it is whole: SQLite's own integrity check, and the
+  /// links between the tables (every address belongs to an attachment, every attachment to a container record).
+  public func consistencyProblems() throws(NetworkError) -> [String] {
+    do {
+      var problems = try database.query("PRAGMA integrity_check").compactMap { $0[0] }.filter { $0 != "ok" }
+      for row in try database.query(
+        """
+        SELECT network, ip, container_id FROM allocation a WHERE NOT EXISTS
+          (SELECT 1 FROM attachment t WHERE t.container_id = a.container_id AND t.network = a.network)
+        """)
+      {
+        problems.append(
+          "address \(row[1] ?? "") of network \(row[0] ?? "") is held by \(row[2] ?? ""), which has no attachment")
+      }
+      for row in try database.query(
+        """
+        SELECT container_id, network FROM attachment t WHERE NOT EXISTS
+          (SELECT 1 FROM container c WHERE c.container_id = t.container_id)
+        """)
+      {
+        problems.append("attachment of \(row[0] ?? "") to \(row[1] ?? "") has no container record")
+      }
+      return problems
+    } catch {
+      throw failure("check the database", error)
+    }
+  }
+
   /// Every address held on `network`, with its holder.
   public func allocations(network: String) throws(NetworkError) -> [IPAddress: String] {
     do {
