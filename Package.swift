@@ -43,6 +43,8 @@ let package = Package(
     .target(name: "NetworkAddress", swiftSettings: swiftSettings),
     // A JSON value that keeps key order and number text, its parser, a Codable encoder into it, and Go's layout.
     .target(name: "OrderedJSON", swiftSettings: swiftSettings),
+    // A read-only bbolt file reader and Podman's netavark IPAM database (ipam.db) on top of it; stdlib only.
+    .target(name: "BoltDB", swiftSettings: swiftSettings),
     // The system-call layer every backend shares: atomic file writes, file locks, OS threads for blocking work,
     // wait statuses, and errors that keep their errno.
     .target(
@@ -100,7 +102,8 @@ let package = Package(
     .target(
       name: "NetavarkBackend",
       dependencies: [
-        "CNIRuntime", "ContainerNetworkCore", "NetworkAddress", "NetworkIPAM", "NetworkNamespace", "OrderedJSON",
+        "BoltDB", "CNIRuntime", "ContainerNetworkCore", "NetworkAddress", "NetworkIPAM", "NetworkNamespace",
+        "OrderedJSON",
         "SystemSupport",
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -178,6 +181,7 @@ let package = Package(
       dependencies: ["NetworkAddress", "TestSupport"],
       swiftSettings: swiftSettings
     ),
+    .testTarget(name: "BoltDBTests", dependencies: ["BoltDB", "TestSupport"], swiftSettings: swiftSettings),
     .testTarget(
       name: "ContainerNetworkCoreTests",
       dependencies: ["ContainerNetworkCore", "TestSupport"],

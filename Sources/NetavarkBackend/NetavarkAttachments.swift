@@ -1,3 +1,4 @@
+import BoltDB
 import ContainerNetworkCore
 import FoundationEssentials
 import NetworkAddress
@@ -27,51 +28,61 @@ extension NetavarkNetworkBackend {
         "interface \(interface) already exists in network namespace \(namespacePath): choose another interface_name, or tear down the attachment that made it"
       )
     }
-    let ipam = try ipam()
-    let encoder = JSONValueEncoder()
-    var shared = request
-    shared.networks = []
-    let sharedText = try encoder.encode(shared).jsonString
-    let granted = try ipam.allocate(
-      containerID: options.containerID,
-      requests: named.map { AddressRequest(network: resolved[$0.name]!, staticIPs: $0.options.staticIPs) }
-    ) { granted in
-      var networks: [String: String] = [:]
-      for entry in named {
-        var perNetwork = entry.options
-        perNetwork.staticIPs = granted[entry.name] ?? []
-        networks[entry.name] = try encoder.encode(perNetwork).jsonString
+    // netavark 1.4 has no lock of its own: concurrent runs race on the shared chains and the bridge. Podman holds
+    // its network lock around allocation and the netavark run, for setup and teardown alike; so do we.
+    return try await withLock {
+      let ipam = try ipam()
+      let encoder = JSONValueEncoder()
+      var shared = request
+      shared.networks = []
+      let sharedText = try encoder.encode(shared).jsonString
+      let granted = try ipam.allocate(
+        containerID: options.containerID,
+        requests: named.map { AddressRequest(network: resolved[$0.name]!, staticIPs: $0.options.staticIPs) },
+        foreignHolders: try podmanHolders(of: named.map(\.name))
+      ) { granted in
+        var networks: [String: String] = [:]
+        for entry in named {
+          var perNetwork = entry.options
+          perNetwork.staticIPs = granted[entry.name] ?? []
+          networks[entry.name] = try encoder.encode(perNetwork).jsonString
+        }
+        return ContainerRecord(
+          containerID: options.containerID, containerName: options.containerName, namespacePath: namespacePath,
+          shared: sharedText, networks: networks)
       }
-      return ContainerRecord(
-        containerID: options.containerID, containerName: options.containerName, namespacePath: namespacePath,
-        shared: sharedText, networks: networks)
-    }
-    for index in named.indices { named[index].options.staticIPs = granted[named[index].name] ?? [] }
-    request.networks = named
-    let contract = NetavarkRequest(options: request, networkInfo: resolved)
-    do {
-      if Task.isCancelled { throw CancellationError() }
-      return try await dataplane.setup(namespacePath: namespacePath, request: contract)
-    } catch {
-      // netavark undoes its own partial work; what it may leave after a kill is removed by a teardown.
-      var causes: [any Error] = [error]
+      for index in named.indices { named[index].options.staticIPs = granted[named[index].name] ?? [] }
+      request.networks = named
+      let contract = NetavarkRequest(options: request, networkInfo: resolved)
       do {
-        try await dataplane.teardown(namespacePath: namespacePath, request: contract)
-      } catch let cleanup {
-        causes.append(cleanup)
+        if Task.isCancelled { throw CancellationError() }
+        return try await dataplane.setup(namespacePath: namespacePath, request: contract)
+      } catch {
+        // netavark undoes its own partial work; what it may leave after a kill is removed by a teardown.
+        var causes: [any Error] = [error]
+        do {
+          try await dataplane.teardown(namespacePath: namespacePath, request: contract)
+        } catch let cleanup {
+          causes.append(cleanup)
+        }
+        try? ipam.release(containerID: options.containerID, networks: named.map(\.name))
+        let cancelled = error is CancellationError || (error as? NetavarkError)?.message.hasPrefix("cancelled") == true
+        throw NetworkError(
+          cancelled ? .cancelled : .pluginFailed,
+          cancelled
+            ? "setup of container \(options.containerID) was cancelled and rolled back"
+            : "setting up container \(options.containerID): \(error)", causes: causes)
       }
-      try? ipam.release(containerID: options.containerID, networks: named.map(\.name))
-      let cancelled = error is CancellationError || (error as? NetavarkError)?.message.hasPrefix("cancelled") == true
-      throw NetworkError(
-        cancelled ? .cancelled : .pluginFailed,
-        cancelled
-          ? "setup of container \(options.containerID) was cancelled and rolled back"
-          : "setting up container \(options.containerID): \(error)", causes: causes)
     }
   }
 
   public func teardown(namespacePath: String, options: NetworkOptions) async throws {
     try namespaces.check(namespacePath, forTeardown: true)
+    try await withLock { try await teardownLocked(namespacePath: namespacePath, options: options) }
+  }
+
+  /// Teardown for a caller that holds the network lock already (``teardown(namespacePath:options:)``, `rm --force`).
+  private func teardownLocked(namespacePath: String, options: NetworkOptions) async throws {
     let ipam = try ipam()
     let names = options.networks.isEmpty ? nil : try options.networks.map { try lookupName($0.name) }
     guard let record = try ipam.record(containerID: options.containerID, networks: names) else { return }
@@ -117,6 +128,36 @@ extension NetavarkNetworkBackend {
     }
   }
 
+  /// The addresses Podman's own IPAM (`ipam.db`, beside ours in the run directory) holds on `networks`, so that we
+  /// never hand one of them out.
+  ///
+  /// What Podman cannot see of ours: it reads only its bbolt file, so a Podman container may be given an address
+  /// that a cnet setup holds; keep Podman's containers and ours on different networks, or give ours static IPs
+  /// outside the range Podman picks from. The file is read just before our own transaction; an allocation Podman
+  /// commits in between is the one race left.
+  func podmanHolders(of networks: [String]) throws(NetworkError) -> [String: [IPAddress: String]] {
+    let path = "\(configuration.runDirectory)/ipam.db"
+    let all: [String: [String: String]]
+    do {
+      all = try PodmanIPAMAllocations.read(path: path)
+    } catch {
+      throw NetworkError(
+        .io,
+        "cannot read Podman's IPAM database \(path), so an address Podman holds could be handed out twice: \(error)",
+        causes: [error])
+    }
+    var holders: [String: [IPAddress: String]] = [:]
+    for network in networks {
+      guard let addresses = all[network] else { continue }
+      var byAddress: [IPAddress: String] = [:]
+      for (text, container) in addresses {
+        if let address = IPAddress(text) { byAddress[address] = container }
+      }
+      holders[network] = byAddress
+    }
+    return holders
+  }
+
   /// The name of a network given by name or ID; a name that no longer resolves is taken as it is.
   private func lookupName(_ nameOrID: String) throws -> String {
     (try? lookup(nameOrID).name) ?? nameOrID
@@ -145,7 +186,7 @@ extension NetavarkNetworkBackend {
       }
       for user in users {
         let namespace = try ipam.record(containerID: user)?.namespacePath ?? ""
-        try await teardown(
+        try await teardownLocked(
           namespacePath: namespace,
           options: NetworkOptions(
             containerID: user, containerName: "", networks: [NamedPerNetworkOptions(network.name)]))

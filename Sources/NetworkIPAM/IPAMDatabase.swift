@@ -154,26 +154,28 @@ public final class IPAMDatabase: @unchecked Sendable {
         [network.name, subnet.subnet.description, ip.description])
       granted.append(ip)
     }
-    if !request.staticIPs.isEmpty {
-      for ip in request.staticIPs {
-        guard let subnet = network.subnets.first(where: { $0.subnet.contains(ip) }) else {
-          throw NetworkError(.invalidArgument, "requested static ip \(ip) not in any subnet on network \(network.name)")
-        }
-        if let holder = holders[ip] ?? (granted.contains(ip) ? containerID : nil) {
-          throw NetworkError(
-            .alreadyExists, "requested ip address \(ip) is already allocated to container ID \(holder)")
-        }
-        if ip == subnet.gateway || ip == subnet.subnet.masked.networkAddress
-          || (ip.isIPv4 && ip == subnet.subnet.masked.broadcastAddress)
-        {
-          throw NetworkError(
-            .invalidArgument, "requested ip address \(ip) is reserved on network \(network.name) (\(subnet.subnet))")
-        }
-        try take(ip, in: subnet)
+    for ip in request.staticIPs {
+      guard let subnet = network.subnets.first(where: { $0.subnet.contains(ip) }) else {
+        throw NetworkError(.invalidArgument, "requested static ip \(ip) not in any subnet on network \(network.name)")
       }
-      return granted
+      if let holder = holders[ip] ?? (request.staticIPs.filter { $0 == ip }.count > 1 ? containerID : nil) {
+        throw NetworkError(.alreadyExists, "requested ip address \(ip) is already allocated to container ID \(holder)")
+      }
+      if ip == subnet.gateway || ip == subnet.subnet.masked.networkAddress
+        || (ip.isIPv4 && ip == subnet.subnet.masked.broadcastAddress)
+      {
+        throw NetworkError(
+          .invalidArgument, "requested ip address \(ip) is reserved on network \(network.name) (\(subnet.subnet))")
+      }
     }
+    // As Podman's allocIPs: one address per subnet, the static one where the caller gave one, else the next free
+    // one; in the order of the subnets, which is the order netavark pairs addresses with gateways in.
     for subnet in network.subnets {
+      let statics = request.staticIPs.filter { subnet.subnet.contains($0) }
+      if !statics.isEmpty {
+        for ip in statics { try take(ip, in: subnet) }
+        continue
+      }
       guard let range = AddressRange(subnet) else {
         throw NetworkError(.invalidArgument, "network \(network.name) has no usable address in \(subnet.subnet)")
       }
