@@ -197,15 +197,16 @@ let package = Package(
     .testTarget(
       name: "NetworkBackendFactoryTests",
       dependencies: [
-        "CNIBackend", "ContainerNetworkCore", "ContainersConf", "NetworkAddress", "NetworkBackendFactory",
-        "TestSupport",
+        "CNIBackend", "ContainerNetworkCore", "ContainersConf", "NetavarkBackend", "NetworkAddress",
+        "NetworkBackendFactory", "TestSupport",
       ],
       swiftSettings: swiftSettings
     ),
     .testTarget(
       name: "NetavarkBackendTests",
       dependencies: [
-        "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkIPAM", "OrderedJSON", "TestSupport",
+        "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkIPAM", "OrderedJSON", "SystemSupport",
+        "TestSupport",
         .product(name: "Logging", package: "swift-log"),
       ],
       exclude: ["Fixtures"],

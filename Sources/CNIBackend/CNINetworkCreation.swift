@@ -40,6 +40,10 @@ struct CNINetworkCreation {
         .notSupported,
         "\(route.routeType.rawValue) routes are not supported by the cni backend; use the netavark backend")
     }
+    if !network.networkDNSServers.isEmpty {
+      throw NetworkError(
+        .notSupported, "network DNS servers are not supported by the cni backend; use the netavark backend")
+    }
     try chooseIPAM(&network)
     try chooseInterface(&network)
 

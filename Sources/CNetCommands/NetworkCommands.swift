@@ -16,6 +16,8 @@ struct Create: AsyncParsableCommand {
   @Flag(help: "Enable IPv6 (adds a ULA subnet when none is given).") var ipv6 = false
   @Flag(help: "No gateway, no masquerading, no route out.") var `internal` = false
   @Flag(name: .customLong("disable-dns"), help: "Do not add the DNS plugin.") var disableDNS = false
+  @Option(help: "Upstream DNS server for the network's containers; repeat, or a comma list (netavark backend).")
+  var dns: [String] = []
   @Option(help: "KEY=VALUE label; repeat for several.") var label: [String] = []
   @Option(name: [.short, .customLong("opt")], help: "KEY=VALUE driver option (mtu, vlan, isolate, mode, parent).")
   var opt: [String] = []
@@ -50,6 +52,7 @@ struct Create: AsyncParsableCommand {
       if index < ipRange.count { entry.leaseRange = try SubnetPlanning.leaseRange(parsing: ipRange[index]) }
       network.subnets.append(entry)
     }
+    network.networkDNSServers = try DNSServerList.parse(dns)
     network.labels = try keyValues(label, what: "label")
     network.options = try keyValues(opt, what: "option")
     let created = try await global.makeBackend().create(network, options: CreateOptions(returnExisting: ignore))

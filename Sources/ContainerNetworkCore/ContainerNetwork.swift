@@ -82,18 +82,26 @@ public struct NetworkUpdateOptions: Hashable, Sendable {
   /// The same options with comma lists split, as Podman splits `--dns-add 1.1.1.1,8.8.8.8`; throws for any entry
   /// that is not an IP address.
   public func normalized() throws(NetworkError) -> NetworkUpdateOptions {
-    func split(_ list: [String]) throws(NetworkError) -> [String] {
-      var servers: [String] = []
-      for item in list {
-        for server in item.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
-          guard IPAddress(server) != nil else {
-            throw NetworkError(.invalidArgument, "invalid DNS server \(NameValidation.displayed(server))")
-          }
-          servers.append(server)
+    NetworkUpdateOptions(
+      addDNSServers: try DNSServerList.parse(addDNSServers), removeDNSServers: try DNSServerList.parse(removeDNSServers)
+    )
+  }
+}
+
+/// Upstream DNS servers as users give them (`--dns`, `--dns-add`, `--dns-drop`).
+public enum DNSServerList {
+  /// `list` with comma lists split, as Podman's string-slice flags split them; throws for any entry that is not an
+  /// IP address.
+  public static func parse(_ list: [String]) throws(NetworkError) -> [String] {
+    var servers: [String] = []
+    for item in list {
+      for server in item.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+        guard IPAddress(server) != nil else {
+          throw NetworkError(.invalidArgument, "invalid DNS server \(NameValidation.displayed(server))")
         }
+        servers.append(server)
       }
-      return servers
     }
-    return NetworkUpdateOptions(addDNSServers: try split(addDNSServers), removeDNSServers: try split(removeDNSServers))
+    return servers
   }
 }

@@ -1,6 +1,7 @@
 import BoltDB
 import ContainerNetworkCore
 import FoundationEssentials
+import Logging
 import NetworkAddress
 import NetworkIPAM
 import OrderedJSON
@@ -56,7 +57,19 @@ extension NetavarkNetworkBackend {
       let contract = NetavarkRequest(options: request, networkInfo: resolved)
       do {
         if Task.isCancelled { throw CancellationError() }
-        return try await dataplane.setup(namespacePath: namespacePath, request: contract)
+        let statuses = try await dataplane.setup(namespacePath: namespacePath, request: contract)
+        var interfaces: [String: (name: String, mac: String?)] = [:]
+        for entry in named {
+          let interface = entry.options.interfaceName
+          interfaces[entry.name] = (interface, statuses[entry.name]?.interfaces[interface]?.macAddress?.description)
+        }
+        // Only a note for later commands: the attachment works without it, so a failure here is logged, not undone.
+        do {
+          try ipam.recordInterfaces(containerID: options.containerID, interfaces)
+        } catch {
+          configuration.logger.warning("\(error)")
+        }
+        return statuses
       } catch {
         // netavark undoes its own partial work; what it may leave after a kill is removed by a teardown.
         var causes: [any Error] = [error]

@@ -51,6 +51,12 @@ struct NetavarkNetworkCreation {
       throw NetworkError(
         .invalidArgument, "macvlan driver needs at least one subnet specified, DHCP is not yet supported with netavark")
     }
+    for server in network.networkDNSServers where IPAddress(server) == nil {
+      throw NetworkError(.invalidArgument, "invalid DNS server \(NameValidation.displayed(server))")
+    }
+    if !network.networkDNSServers.isEmpty && !network.dnsEnabled {
+      throw NetworkError(.invalidArgument, "cannot set NetworkDNSServers if DNS is not enabled for the network")
+    }
     network.created = .now()
     return network
   }

@@ -75,7 +75,7 @@ public final class IPAMDatabase: @unchecked Sendable {
         container_id TEXT PRIMARY KEY, name TEXT NOT NULL, namespace TEXT NOT NULL, shared TEXT NOT NULL
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS attachment (
-        container_id TEXT NOT NULL, network TEXT NOT NULL, options TEXT NOT NULL,
+        container_id TEXT NOT NULL, network TEXT NOT NULL, options TEXT NOT NULL, interface TEXT, mac TEXT,
         PRIMARY KEY (container_id, network)) WITHOUT ROWID;
       PRAGMA user_version = \(schemaVersion);
       COMMIT;
@@ -213,6 +213,38 @@ public final class IPAMDatabase: @unchecked Sendable {
       return ContainerRecord(
         containerID: containerID, containerName: row[0] ?? "", namespacePath: row[1] ?? "", shared: row[2] ?? "",
         networks: attached)
+    } catch {
+      throw failure("read container \(containerID)", error)
+    }
+  }
+
+  /// Notes the interface and MAC address the dataplane gave `containerID` on each network, once its setup
+  /// succeeded, for the lifecycle commands (gc, reload, connect) to find.
+  public func recordInterfaces(containerID: String, _ interfaces: [String: (name: String, mac: String?)])
+    throws(NetworkError)
+  {
+    do {
+      try database.writeTransaction {
+        for (network, interface) in interfaces {
+          try database.query(
+            "UPDATE attachment SET interface = ?, mac = ? WHERE container_id = ? AND network = ?",
+            [interface.name, interface.mac, containerID, network])
+        }
+      }
+    } catch {
+      throw failure("record the interfaces of container \(containerID)", error)
+    }
+  }
+
+  /// The interface and MAC address recorded for `containerID` on `network`.
+  public func interface(containerID: String, network: String) throws(NetworkError) -> (name: String, mac: String?)? {
+    do {
+      guard
+        let row = try database.query(
+          "SELECT interface, mac FROM attachment WHERE container_id = ? AND network = ?", [containerID, network]
+        ).first, let name = row[0]
+      else { return nil }
+      return (name, row[1])
     } catch {
       throw failure("read container \(containerID)", error)
     }

@@ -80,7 +80,7 @@ struct SetupTeardownTests {
     defer { servers.forEach { $0.terminate() } }
     let received = web.appending("udp.txt")
     let udpServer = try startProcess(
-      ["ip", "netns", "exec", container.name, "busybox", "sh", "-c", "busybox nc -u -l -p 53 > \(received)"])
+      ["ip", "netns", "exec", container.name, "sh", "-c", "nc.openbsd -u -l 53 > \(received)"])
     defer { udpServer.terminate() }
 
     let gateway = try #require(network.subnets[0].gateway).description
@@ -95,9 +95,13 @@ struct SetupTeardownTests {
       #expect(fetched.stdout == "hello from the container\n", "port \(hostPort): \(fetched.stderr)")
     }
     try await waitUntil {
-      _ = try? harness.host.run(["sh", "-c", "echo ping-udp | busybox nc -u -w 1 \(gateway) 15353"], check: false)
+      _ = try? harness.host.run(["sh", "-c", "echo ping-udp | nc.openbsd -u -w 1 \(gateway) 15353"], check: false)
       return ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").contains("ping-udp")
     }
+    // busybox's nc has no -u: before nc.openbsd this wait timed out silently and nothing was checked.
+    #expect(
+      ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").contains("ping-udp"),
+      "no datagram reached the container through 15353/udp")
     try await harness.backend.teardown(namespacePath: container.path, options: options)
     let rules = try harness.host.run(["iptables-save", "-t", "nat"]).stdout
     #expect(!rules.contains("18080") && !rules.contains(id), "portmap rules left behind:\n\(rules)")

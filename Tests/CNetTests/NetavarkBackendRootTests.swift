@@ -598,4 +598,135 @@ struct NetavarkBackendRootTests {
       }
     }
   }
+
+  /// A server inside a container's namespace, killed when the test ends.
+  final class Server: Sendable {
+    let process: Process
+    let output: String
+
+    init(_ container: Container, _ arguments: [String], output: String) throws {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      process.arguments = ["ip", "netns", "exec", container.namespace.name] + arguments
+      _ = FileManager.default.createFile(atPath: output, contents: nil)
+      process.standardOutput = FileHandle(forWritingAtPath: output)
+      process.standardError = FileHandle.nullDevice
+      process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+      try process.run()
+      self.process = process
+      self.output = output
+    }
+
+    func stop() {
+      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+      process.waitUntilExit()
+    }
+  }
+
+  @Test func publishedPortsCarryTCPAndUDPWithAHostIPAndARange() async throws {
+    try await Self.withWorld { world in
+      try await Self.withContainers(1) { containers in
+        let container = containers[0]
+        let name = UniqueName.make("nvport")
+        let (cidr, prefix) = Self.subnet()
+        let gateway = "\(prefix)1"
+        try world.succeed(["create", "--disable-dns", "--subnet", cidr, name])
+        let site = world.sandbox.root.appending("site")
+        try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+        try "hello over tcp\n".write(toFile: "\(site)/index.html", atomically: true, encoding: .utf8)
+        let publish = ["18120-18121:80-81/tcp", "18122:53/udp", "\(gateway):18123:80/tcp"]
+        try world.attach(container, networks: [name], publish: publish)
+        var servers: [Server] = []
+        defer { servers.forEach { $0.stop() } }
+        for port in ["80", "81"] {
+          servers.append(
+            try Server(
+              container, ["busybox", "httpd", "-f", "-p", port, "-h", site],
+              output: world.sandbox.root.appending("httpd\(port).out")))
+        }
+        let udp = try Server(
+          container, ["nc.openbsd", "-u", "-l", "53"], output: world.sandbox.root.appending("udp.out"))
+        servers.append(udp)
+        // From the host namespace to its own address on the bridge: netavark's DNAT for local destinations.
+        func fetch(_ port: Int) async -> String {
+          var text = ""
+          _ = await waitUntil(seconds: 10) {
+            text =
+              (try? world.host.run(
+                ["curl", "-s", "--max-time", "2", "http://\(gateway):\(port)/"], check: false
+              ).stdout) ?? ""
+            return text == "hello over tcp\n"
+          }
+          return text
+        }
+        for port in [18120, 18121, 18123] {
+          #expect(await fetch(port) == "hello over tcp\n", "port \(port)")
+        }
+        let delivered = await waitUntil(seconds: 10) {
+          _ = try? world.host.run(
+            ["sh", "-c", "echo hello over udp | nc.openbsd -u -w 1 \(gateway) 18122"], check: false)
+          return ((try? String(contentsOfFile: udp.output, encoding: .utf8)) ?? "").contains("hello over udp")
+        }
+        #expect(delivered, "no datagram reached the container through 18122/udp")
+        // The host-IP mapping answers only on that address: 127.0.0.1 is not it.
+        let loopback = try world.host.run(
+          ["curl", "-s", "--max-time", "2", "http://127.0.0.1:18123/"], check: false)
+        #expect(loopback.stdout != "hello over tcp\n")
+        try world.detach(container, networks: [name], publish: publish)
+        #expect(!(try world.firewall().contains { $0.contains("18120") || $0.contains("18122") }))
+      }
+    }
+  }
+
+  @Test func aContainerWhoseNamespaceIsGoneIsStillTornDownCompletely() async throws {
+    try await Self.withWorld { world in
+      let name = UniqueName.make("nvgone")
+      let (cidr, _) = Self.subnet()
+      try world.succeed(["create", "--subnet", cidr, name])
+      // Warm-up: netavark makes its skeleton chains and aardvark-dns on first use, as under Podman.
+      try await Self.withContainers(1) { containers in
+        try world.attach(containers[0], networks: [name], publish: ["18130:80/tcp"])
+        try world.detach(containers[0], networks: [name], publish: ["18130:80/tcp"])
+      }
+      let baseline = try world.firewall()
+      let namespace = try TestNamespace(prefix: "nvg")
+      let container = Container(namespace)
+      try world.attach(container, networks: [name], publish: ["18131:80/tcp"])
+      #expect(try world.firewall().contains { $0.contains("18131") })
+      namespace.remove()
+      // The container died without a teardown; its engine tears it down afterwards.
+      try world.detach(container, networks: [name])
+      #expect(try world.firewall() == baseline)
+      #expect(try world.vethEnds() == [])
+      if let rows = try world.ipamRows(of: container.id) { #expect(rows == []) }
+      // Repeated, it is still a success.
+      try world.detach(container, networks: [name])
+      #expect(await waitUntil(seconds: 10) { world.aardvarkProcesses().isEmpty })
+    }
+  }
+
+  @Test func createDNSAndUpdateReachTheRunningDNSServer() async throws {
+    try await Self.withWorld { world in
+      try await Self.withContainers(1) { containers in
+        let name = UniqueName.make("nvdns")
+        let (cidr, prefix) = Self.subnet()
+        try world.succeed(["create", "--subnet", cidr, "--dns", "192.0.2.53,192.0.2.54", name])
+        let inspected = try #require(try parseJSON(try world.succeed(["inspect", name])) as? [[String: Any]])
+        #expect(inspected.first?["network_dns_servers"] as? [String] == ["192.0.2.53", "192.0.2.54"])
+        try world.attach(containers[0], networks: [name])
+        let config = "\(world.runDir)/aardvark-dns/\(name)"
+        func firstLine() -> String {
+          ((try? String(contentsOfFile: config, encoding: .utf8)) ?? "").split(separator: "\n").first.map(String.init)
+            ?? ""
+        }
+        #expect(firstLine().hasPrefix("\(prefix)1") && firstLine().contains("192.0.2.53"), "\(firstLine())")
+        #expect(
+          try world.succeed(["update", "--dns-add", "192.0.2.99", "--dns-drop", "192.0.2.53", name]) == "\(name)\n")
+        #expect(firstLine().contains("192.0.2.99") && !firstLine().contains("192.0.2.53"), "\(firstLine())")
+        let updated = try #require(try parseJSON(try world.succeed(["inspect", name])) as? [[String: Any]])
+        #expect(updated.first?["network_dns_servers"] as? [String] == ["192.0.2.54", "192.0.2.99"])
+        try world.detach(containers[0], networks: [name])
+      }
+    }
+  }
 }

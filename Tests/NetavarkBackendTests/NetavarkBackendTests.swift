@@ -111,6 +111,19 @@ import Testing
     }
   }
 
+  @Test func theInterfaceAndMACOfEachNetworkAreRecorded() async throws {
+    try await withTemporaryDirectory { dir in
+      let backend = Self.backend(dir)
+      _ = try await backend.create(Network(name: "net", subnets: [Subnet(subnet: IPNetwork("10.77.5.0/24")!)]))
+      let mac = MACAddress("02:42:ac:11:00:99")!
+      _ = try await backend.setup(
+        namespacePath: "/run/netns/a",
+        options: Self.options("a", ["net": .init(staticMAC: mac, interfaceName: "web0")]))
+      let recorded = try IPAMDatabase(directory: dir.appending("run")).interface(containerID: "a", network: "net")
+      #expect(recorded?.name == "web0" && recorded?.mac == mac.description)
+    }
+  }
+
   @Test func aTakenStaticIPIsRefusedWithPodmansText() async throws {
     try await withTemporaryDirectory { dir in
       let backend = Self.backend(dir)

@@ -2,6 +2,7 @@ import CNIBackend
 import ContainerNetworkCore
 import ContainersConf
 import Foundation
+import NetavarkBackend
 import NetworkAddress
 import NetworkBackendFactory
 import TestSupport
@@ -121,10 +122,21 @@ import Testing
     #expect(info.backend == "cni" && info.directories["config"] == [root.appending("nets")])
   }
 
-  @Test func netavarkIsNotAvailableYetAndSaysSo() {
-    var settings = NetworkSettings()
-    settings.backend = .netavark
-    let error = #expect(throws: NetworkError.self) { _ = try NetworkBackendFactory.makeBackend(settings) }
-    #expect(error?.code == .notSupported)
+  @Test func netavarkSettingsMakeTheNetavarkBackend() async throws {
+    try await withTemporaryDirectory { root in
+      var settings = NetworkSettings()
+      settings.backend = .netavark
+      settings.configDirectory = root.appending("networks")
+      settings.runDirectory = root.appending("run")
+      let backend = try NetworkBackendFactory.makeBackend(settings)
+      #expect(backend is NetavarkNetworkBackend)
+      let podman = try await backend.inspect("podman")
+      #expect(podman.id == "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9")
+      _ = try await backend.create(Network(name: "json", subnets: [Subnet(subnet: IPNetwork("10.151.0.0/24")!)]))
+      #expect(FileManager.default.fileExists(atPath: root.appending("networks/json.json")))
+      let info = await NetworkBackendFactory.networkInfo(of: backend, settings: settings)
+      #expect(info.backend == "netavark" && info.directories["run"] == [root.appending("run")])
+      #expect(info.programs.filter { $0.name == "netavark" }.count == 1)
+    }
   }
 }
