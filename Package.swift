@@ -61,7 +61,7 @@ let package = Package(
     // The ContainerNetwork protocol, the Podman-compatible model, validation and allocation.
     .target(
       name: "ContainerNetworkCore",
-      dependencies: ["NetworkAddress"],
+      dependencies: ["NetworkAddress", "SystemSupport"],
       swiftSettings: swiftSettings
     ),
     // Swift's libcni: find, execute and chain CNI plugins, cache results, convert versions.

@@ -87,20 +87,8 @@ public actor CNINetworkBackend {
 
   /// Runs `body` holding Podman's lock for the config directory.
   func withLock<T>(_ body: () async throws -> T) async throws -> T {
-    try makeDirectories(configuration.configDirectory)
-    let lock: FileLock
-    do {
-      lock = try await FileLock.acquire(path: configuration.lockPath, timeout: configuration.lockTimeout)
-    } catch  where error.errno == ETIMEDOUT {
-      throw NetworkError(
-        .timedOut,
-        "timed out after \(configuration.lockTimeout) waiting for the lock \(configuration.lockPath): another process holds it"
-      )
-    } catch {
-      throw NetworkError(.io, "cannot lock \(configuration.lockPath): \(error)", causes: [error])
-    }
-    defer { lock.unlock() }
-    return try await body()
+    try await NetworkStoreLock.withLock(
+      path: configuration.lockPath, directory: configuration.configDirectory, timeout: configuration.lockTimeout, body)
   }
 
   // MARK: Queries

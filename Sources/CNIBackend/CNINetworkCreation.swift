@@ -76,16 +76,9 @@ struct CNINetworkCreation {
       let value = network.options[key]!
       switch (key, network.driver) {
       case ("mtu", _), ("com.docker.network.driver.mtu", _):
-        guard let mtu = Int(value), mtu >= 0 else {
-          throw NetworkError(
-            .invalidArgument, "invalid mtu \(NameValidation.displayed(value)): must be an integer >= 0")
-        }
-        if mtu > 0 { options["mtu"] = String(mtu) }
+        options["mtu"] = try NetworkCreationRules.mtu(value)
       case ("vlan", "bridge"):
-        guard let vlan = Int(value), (0...4094).contains(vlan) else {
-          throw NetworkError(.invalidArgument, "invalid vlan \(NameValidation.displayed(value)): must be 0 to 4094")
-        }
-        if vlan > 0 { options["vlan"] = String(vlan) }
+        options["vlan"] = try NetworkCreationRules.vlan(value)
       case ("isolate", "bridge"):
         guard let flag = Self.parseBool(value) else {
           throw NetworkError(
@@ -140,30 +133,8 @@ struct CNINetworkCreation {
   }
 
   private func chooseInterface(_ network: inout Network) throws(NetworkError) {
-    switch network.driver {
-    case "bridge":
-      if network.networkInterface.isEmpty {
-        let taken = Set(existing.map(\.networkInterface)).union(host.names)
-        network.networkInterface = NameAllocator.firstFree(prefix: "cni-podman", used: taken)
-      } else {
-        try NameValidation.validateInterfaceName(network.networkInterface)
-        if let other = existing.first(where: {
-          $0.driver == "bridge" && $0.networkInterface == network.networkInterface
-        }) {
-          throw NetworkError(
-            .invalidArgument, "bridge name \(network.networkInterface) already in use by network \(other.name)")
-        }
-      }
-    default:
-      guard !network.networkInterface.isEmpty else {
-        throw NetworkError(.invalidArgument, "\(network.driver) network needs a parent interface (-o parent=IF)")
-      }
-      try NameValidation.validateInterfaceName(network.networkInterface)
-      guard host.names.contains(network.networkInterface) else {
-        throw NetworkError(
-          .invalidArgument, "parent interface \(network.networkInterface) does not exist on the host")
-      }
-    }
+    try NetworkCreationRules.chooseInterface(
+      &network, existing: existing, hostLinks: host.names, bridgePrefix: "cni-podman")
   }
 
   static func parseBool(_ text: String) -> Bool? {

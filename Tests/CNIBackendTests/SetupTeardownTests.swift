@@ -321,15 +321,6 @@ func openDescriptorCount() throws -> Int {
   try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
 }
 
-/// Polls `condition` for up to `seconds` (servers in namespaces take a moment to start listening).
-func waitUntil(seconds: Double = 5, _ condition: () async throws -> Bool) async throws {
-  let deadline = Date().addingTimeInterval(seconds)
-  while Date() < deadline {
-    if try await condition() { return }
-    try await Task.sleep(for: .milliseconds(100))
-  }
-}
-
 /// Starts a long-running command (a server) and returns its process so the test can stop it.
 func startProcess(_ arguments: [String]) throws -> Process {
   let process = Process()

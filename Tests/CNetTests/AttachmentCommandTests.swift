@@ -308,13 +308,3 @@ final class BackgroundCommand: Sendable {
   func stdout() -> String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
   func stderr() -> String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 }
-
-/// Polls `condition` every 50 ms for up to `seconds`.
-func waitUntil(seconds: Double = 20, _ condition: () -> Bool) async -> Bool {
-  let deadline = Date().addingTimeInterval(seconds)
-  while Date() < deadline {
-    if condition() { return true }
-    try? await Task.sleep(for: .milliseconds(50))
-  }
-  return condition()
-}
