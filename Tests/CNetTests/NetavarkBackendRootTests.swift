@@ -729,4 +729,29 @@ struct NetavarkBackendRootTests {
       }
     }
   }
+
+  /// macvlan, the other driver netavark 1.4 has; a veth end stands in for the parent (this kernel has no dummy links).
+  @Test func aMacvlanNetworkGivesTheContainerAMacvlanInterface() async throws {
+    try await Self.withWorld { world in
+      try await Self.withContainers(1) { containers in
+        let parent = "nvmvp\(UInt16.random(in: 0...9999))"
+        try world.host.run(["ip", "link", "add", parent, "type", "veth", "peer", "name", parent + "b"])
+        try world.host.run(["ip", "link", "set", parent, "up"])
+        let name = UniqueName.make("nvmv")
+        let (cidr, prefix) = Self.subnet()
+        try world.succeed([
+          "create", "-d", "macvlan", "-o", "parent=\(parent)", "-o", "mode=bridge", "--subnet", cidr, name,
+        ])
+        let inspected = try #require(try parseJSON(try world.succeed(["inspect", name])) as? [[String: Any]])
+        #expect(inspected.first?["network_interface"] as? String == parent)
+        #expect((inspected.first?["options"] as? [String: String])?["mode"] == "bridge")
+        let attached = try Self.attached(try world.attach(containers[0], networks: [name]), network: name)
+        #expect(attached.addresses.first?.hasPrefix(prefix) == true)
+        let link = try containers[0].namespace.run(["ip", "-d", "link", "show", attached.interface]).stdout
+        #expect(link.contains("macvlan mode bridge"), "\(link)")
+        try world.detach(containers[0], networks: [name])
+        #expect(try containers[0].namespace.linkNames() == ["lo"])
+      }
+    }
+  }
 }
