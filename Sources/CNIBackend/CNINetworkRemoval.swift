@@ -2,6 +2,7 @@ import CNIRuntime
 import CNetShim
 import ContainerNetworkCore
 import FoundationEssentials
+import NetworkAddress
 import NetworkNamespace
 import SystemSupport
 
@@ -14,6 +15,62 @@ extension CNINetworkBackend {
   /// Containers attached to `network`, known from the result cache.
   nonisolated func attachments(of network: String) -> [CachedAttachment] {
     runtime.cachedAttachments(containerID: nil).filter { $0.networkName == network }
+  }
+
+  /// Whether the container of `attachment` died without a teardown: its namespace is gone or another one is mounted
+  /// at its path. An entry without a namespace path (Podman 4.3 writes none) cannot be told and counts as live.
+  nonisolated func isStale(_ attachment: CachedAttachment) -> Bool {
+    guard let netns = attachment.netns, !netns.isEmpty else { return false }
+    return namespaces.isStale(netns, recorded: attachment.netnsIdentity)
+  }
+
+  /// Runs DEL for a cached attachment with the config, arguments and result its ADD left.
+  ///
+  /// A stale one runs in a stand-in namespace: its own is gone, or is another container's now. The bridge plugin
+  /// finds the masquerade rules to remove from the addresses of the interface it deletes, and with an empty
+  /// CNI_NETNS it skips them (a known leak of CNI runtimes), so the stand-in holds the interface with the cached
+  /// result's addresses.
+  nonisolated func deleteCached(_ attachment: CachedAttachment) async throws {
+    do {
+      let list = try NetworkConfigList(data: attachment.config)
+      let conf = RuntimeConf(
+        containerID: attachment.containerID, netns: attachment.netns ?? "", ifName: attachment.ifName,
+        args: attachment.cniArgs, capabilityArgs: attachment.capabilityArgs,
+        cacheDirectory: configuration.cacheDirectory)
+      guard isStale(attachment) else { return try await runtime.deleteNetworkList(list, conf) }
+      let result = try? attachment.result()
+      let addresses = (result?.ips ?? []).filter { ip in
+        ip.interface.map {
+          result?.interfaces.indices.contains($0) == true && result?.interfaces[$0].name == attachment.ifName
+        } ?? true
+      }.compactMap { IPNetwork($0.address) }
+      let standIn = StandInInterface(name: attachment.ifName, addresses: addresses)
+      let (runtime, base) = (runtime, conf)
+      try await namespaces.withStandIn(interfaces: [standIn], under: configuration.cacheDirectory) { path in
+        var inStandIn = base
+        inStandIn.netns = path
+        try await runtime.deleteNetworkList(list, inStandIn)
+      }
+    } catch {
+      throw NetworkError(
+        .pluginFailed,
+        "disconnecting container \(attachment.containerID) from network \(attachment.networkName): \(error)",
+        causes: [error])
+    }
+  }
+
+  public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] {
+    try await withLock {
+      var found: [StaleAttachment] = []
+      for attachment in runtime.cachedAttachments(containerID: nil) where isStale(attachment) {
+        found.append(
+          StaleAttachment(
+            containerID: attachment.containerID, network: attachment.networkName,
+            namespacePath: attachment.netns ?? ""))
+        if !dryRun { try await deleteCached(attachment) }
+      }
+      return found.sorted { ($0.containerID, $0.network) < ($1.containerID, $1.network) }
+    }
   }
 
   public func remove(_ nameOrID: String, force: Bool) async throws {
@@ -31,7 +88,7 @@ extension CNINetworkBackend {
       var removed: [String] = []
       for stored in reloadedNetworks()
       where stored.network.name != configuration.defaultNetworkName && stored.path != nil
-        && filters.matches(stored.network, now: now) && attachments(of: stored.network.name).isEmpty
+        && filters.matches(stored.network, now: now) && attachments(of: stored.network.name).allSatisfy(isStale)
       {
         try await removeLocked(stored, force: false)
         removed.append(stored.network.name)
@@ -45,27 +102,16 @@ extension CNINetworkBackend {
     let network = stored.network
     if network.name == configuration.defaultNetworkName { throw NetworkError.defaultNetworkRemoval(network.name) }
     let attached = attachments(of: network.name)
-    if !attached.isEmpty && !force {
-      let containers = Set(attached.map(\.containerID)).sorted().map { String($0.prefix(12)) }
+    // Containers that died without a teardown do not keep a network in use; their DELs still run below.
+    let live = attached.filter { !isStale($0) }
+    if !live.isEmpty && !force {
+      let containers = Set(live.map(\.containerID)).sorted().map { String($0.prefix(12)) }
       throw NetworkError(
         .inUse,
         "network \(network.name) is being used by \(containers.count) container(s) (\(containers.joined(separator: ", "))): use force to disconnect them"
       )
     }
-    for attachment in attached {
-      do {
-        let list = try NetworkConfigList(data: attachment.config)
-        let conf = RuntimeConf(
-          containerID: attachment.containerID, netns: attachment.netns ?? "", ifName: attachment.ifName,
-          args: attachment.cniArgs, capabilityArgs: attachment.capabilityArgs,
-          cacheDirectory: configuration.cacheDirectory)
-        try await runtime.deleteNetworkList(list, conf)
-      } catch {
-        throw NetworkError(
-          .pluginFailed, "disconnecting container \(attachment.containerID) from network \(network.name): \(error)",
-          causes: [error])
-      }
-    }
+    for attachment in attached { try await deleteCached(attachment) }
     // The bridge goes before the file: a remove killed in between leaves a file that names the bridge, so a second
     // remove finishes the job, never a bridge that no file names.
     if network.driver == "bridge" && !network.networkInterface.isEmpty {

@@ -1,5 +1,8 @@
 import CNIRuntime
 import ContainerNetworkCore
+import FoundationEssentials
+import Logging
+import OrderedJSON
 import SystemSupport
 
 /// Setup: every planned network attached in order, or none of them (a failure rolls back what was attached).
@@ -12,10 +15,13 @@ extension CNINetworkBackend {
     var named = options.networks
     SetupValidation.assignDefaultInterfaceNames(&named)
     async let inNamespace = namespaces.prepare(namespacePath, interfaces: named.map(\.options.interfaceName))
-    let plan = try prepare(namespacePath: namespacePath, options: options)
+    var plan = try prepare(namespacePath: namespacePath, options: options)
+    let identity = namespaces.identity(of: namespacePath)
+    for index in plan.indices { plan[index].runtime.netnsIdentity = identity }
+    try await releaseStaleHolders(of: plan)
     // A rollback runs DEL, and DEL removes whatever the names designate: it must never meet an attachment this call
     // did not make. So an existing one is refused before any plugin runs, never attached over.
-    try refuseExistingAttachments(plan, containerID: options.containerID)
+    try await refuseExistingAttachments(plan, containerID: options.containerID)
     let present = try await inNamespace
     if let interface = present.first {
       throw NetworkError(
@@ -71,16 +77,48 @@ extension CNINetworkBackend {
 
   /// Throws when the container is attached to one of the planned networks already, or was being attached by a
   /// setup that never finished (its entry is recorded before the first plugin runs).
-  private nonisolated func refuseExistingAttachments(_ plan: [Attachment], containerID: String) throws(NetworkError) {
+  /// An attachment of the same container that died without a teardown (a restarted container gets a new
+  /// namespace) is torn down instead.
+  private nonisolated func refuseExistingAttachments(_ plan: [Attachment], containerID: String) async throws {
     for attachment in plan {
       guard
         let existing = runtime.cachedAttachments(network: attachment.network.name, containerID: containerID).first
       else { continue }
+      if isStale(existing) {
+        try await deleteCached(existing)
+        continue
+      }
       let state = existing.resultJSON == nil ? "a setup of it was interrupted" : "interface \(existing.ifName)"
       throw NetworkError(
         .alreadyExists,
         "container \(containerID) is already attached to network \(attachment.network.name) (\(state)): tear it down first"
       )
+    }
+  }
+
+  /// Tears down the containers that died without a teardown and still hold a static address this setup asks for
+  /// (host-local keeps `<data dir>/<network>/<ip>` holding the container ID), so that the address is free again.
+  private func releaseStaleHolders(of plan: [Attachment]) async throws {
+    let dataDirectory = configuration.hostLocalDataDirectory ?? "/var/lib/cni/networks"
+    for attachment in plan {
+      var requested: [String] = []
+      if let ip = attachment.runtime.args.first(where: { $0.key == "IP" })?.value { requested.append(ip) }
+      for ip in attachment.runtime.capabilityArgs["ips"]?.arrayValue ?? [] {
+        if let text = ip.stringValue { requested.append(String(text.split(separator: "/")[0])) }
+      }
+      for ip in requested {
+        let reservation = "\(dataDirectory)/\(attachment.network.name)/\(ip)"
+        guard let contents = try? String(contentsOfFile: reservation, encoding: .utf8),
+          let holder = contents.split(whereSeparator: \.isNewline).first.map(String.init)
+        else { continue }
+        for cached in runtime.cachedAttachments(containerID: holder)
+        where cached.networkName == attachment.network.name && isStale(cached) {
+          configuration.logger.info(
+            "tearing down container \(holder), which died without a teardown and still holds \(ip) on \(attachment.network.name)"
+          )
+          try await deleteCached(cached)
+        }
+      }
     }
   }
 }

@@ -17,6 +17,8 @@ public struct CachedAttachment: Sendable {
   public var ifName: String
   /// The namespace path, when the writer recorded it (libcni 1.2 and us; Podman 4.3 does not).
   public var netns: String?
+  /// The namespace's identity when the attachment was made (``RuntimeConf/netnsIdentity``); only our entries have it.
+  public var netnsIdentity: String?
   public var cniArgs: [(key: String, value: String)]
   public var capabilityArgs: [String: JSONValue]
   /// The configuration list the attachment was made with, as bytes.
@@ -62,6 +64,7 @@ struct ResultCache: Sendable {
     object["ifName"] = .string(runtime.ifName)
     object["networkName"] = .string(network)
     if !runtime.netns.isEmpty { object["netns"] = .string(runtime.netns) }
+    if let identity = runtime.netnsIdentity { object["cnetNetnsIdentity"] = .string(identity) }
     if !runtime.args.isEmpty {
       object["cniArgs"] = .array(runtime.args.map { .array([.string($0.key), .string($0.value)]) })
     }
@@ -118,7 +121,7 @@ struct ResultCache: Sendable {
       containerID: object["containerId"]?.stringValue ?? "",
       networkName: object["networkName"]?.stringValue ?? "",
       ifName: object["ifName"]?.stringValue ?? "",
-      netns: object["netns"]?.stringValue,
+      netns: object["netns"]?.stringValue, netnsIdentity: object["cnetNetnsIdentity"]?.stringValue,
       cniArgs: cniArgs, capabilityArgs: capabilityArgs, config: config, resultJSON: object["result"], path: path)
   }
 

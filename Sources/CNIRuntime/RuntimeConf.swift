@@ -14,6 +14,9 @@ public struct RuntimeConf: Sendable {
   public var capabilityArgs: [String: JSONValue]
   /// Overrides the runtime's cache directory for this attachment.
   public var cacheDirectory: String?
+  /// What tells the namespace at ``netns`` from a later one at the same path (`device:inode`); recorded in the cache
+  /// entry (`cnetNetnsIdentity`, a key libcni ignores) so that `gc` can tell a dead container's attachment.
+  public var netnsIdentity: String?
 
   public init(
     containerID: String, netns: String, ifName: String, args: [(key: String, value: String)] = [],

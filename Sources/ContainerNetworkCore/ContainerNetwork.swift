@@ -45,6 +45,30 @@ public protocol ContainerNetwork: Sendable {
   /// The backend, its directories, defaults and programs (found or not, with their versions), and where its
   /// settings came from: what `cnet info` prints.
   func networkInfo() async -> NetworkInfo
+
+  /// Finds every stale attachment (its namespace is gone, or another namespace is mounted at its path: the container
+  /// died without a teardown) and, unless `dryRun`, tears each down with what its setup saved, releasing its
+  /// addresses, links and rules. Safe while other processes set up and tear down.
+  func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment]
+}
+
+/// An attachment whose container died without a teardown.
+public struct StaleAttachment: Hashable, Sendable, Codable {
+  public var containerID: String
+  public var network: String
+  public var namespacePath: String
+
+  public init(containerID: String, network: String, namespacePath: String) {
+    self.containerID = containerID
+    self.network = network
+    self.namespacePath = namespacePath
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case network
+    case containerID = "container_id"
+    case namespacePath = "namespace_path"
+  }
 }
 
 extension ContainerNetwork {

@@ -32,6 +32,7 @@ extension NetavarkNetworkBackend {
     // netavark 1.4 has no lock of its own: concurrent runs race on the shared chains and the bridge. Podman holds
     // its network lock around allocation and the netavark run, for setup and teardown alike; so do we.
     return try await withLock {
+      try await releaseStaleHolders(of: named, containerID: options.containerID)
       let ipam = try ipam()
       let encoder = JSONValueEncoder()
       var shared = request
@@ -50,7 +51,7 @@ extension NetavarkNetworkBackend {
         }
         return ContainerRecord(
           containerID: options.containerID, containerName: options.containerName, namespacePath: namespacePath,
-          shared: sharedText, networks: networks)
+          namespaceIdentity: namespaces.identity(of: namespacePath), shared: sharedText, networks: networks)
       }
       for index in named.indices { named[index].options.staticIPs = granted[named[index].name] ?? [] }
       request.networks = named
@@ -119,11 +120,15 @@ extension NetavarkNetworkBackend {
     var failure: (any Error)?
     do {
       let contract = NetavarkRequest(options: request, networkInfo: info)
-      if namespaces.isGone(namespacePath) {
-        // netavark works only inside a namespace and stops at the first container interface it cannot delete,
-        // before the container's firewall rules; stand-ins of the interfaces let it reach them.
+      // A namespace that is gone, or a new one mounted where the container's was, must not be entered: netavark
+      // would delete the newcomer's interfaces. netavark works only inside a namespace and stops at the first
+      // container interface it cannot delete, before the container's firewall rules; stand-ins of the interfaces
+      // let it reach them.
+      let recorded = record.namespacePath == namespacePath ? record.namespaceIdentity : nil
+      if namespaces.isStale(namespacePath, recorded: recorded) {
         try await namespaces.withStandIn(
-          interfaces: request.networks.map(\.options.interfaceName), under: configuration.runDirectory
+          interfaces: request.networks.map { StandInInterface(name: $0.options.interfaceName) },
+          under: configuration.runDirectory
         ) { path in
           try await dataplane.teardown(namespacePath: path, request: contract)
         }
@@ -190,23 +195,17 @@ extension NetavarkNetworkBackend {
     guard network.name != configuration.defaultNetworkName else {
       throw NetworkError(.invalidArgument, "default network \(network.name) cannot be removed")
     }
-    let ipam = try ipam()
-    let users = try ipam.containers(on: network.name)
-    if !users.isEmpty {
-      guard force else {
-        throw NetworkError(
-          .inUse, "network \(network.name) is being used by containers: \(users.joined(separator: ", "))")
-      }
-      for user in users {
-        let namespace = try ipam.record(containerID: user)?.namespacePath ?? ""
-        try await teardownLocked(
-          namespacePath: namespace,
-          options: NetworkOptions(
-            containerID: user, containerName: "", networks: [NamedPerNetworkOptions(network.name)]))
-      }
+    let users = try users(of: network.name)
+    // Containers that died without a teardown do not keep a network in use; their rules go with it.
+    if !users.live.isEmpty && !force {
+      throw NetworkError(
+        .inUse, "network \(network.name) is being used by containers: \(users.live.joined(separator: ", "))")
+    }
+    for user in users.live + users.stale.map(\.containerID) {
+      try await tearDownLocked(user, on: network.name)
     }
     try directory.remove(network.name)
-    try ipam.forget(network: network.name)
+    try ipam().forget(network: network.name)
   }
 
   public func prune(filters: NetworkFilters) async throws -> [String] {
@@ -216,12 +215,83 @@ extension NetavarkNetworkBackend {
       var removed: [String] = []
       for network in reloadedNetworks().sorted(by: { $0.name < $1.name })
       where network.name != configuration.defaultNetworkName && filters.matches(network, now: now) {
-        guard try ipam.containers(on: network.name).isEmpty else { continue }
+        let users = try users(of: network.name)
+        guard users.live.isEmpty else { continue }
+        for user in users.stale { try await tearDownLocked(user.containerID, on: network.name) }
         try directory.remove(network.name)
         try ipam.forget(network: network.name)
         removed.append(network.name)
       }
       return removed
+    }
+  }
+
+  // MARK: Stale attachments
+
+  /// The containers attached to `network`, split into live ones and stale ones (see ``collectGarbage(dryRun:)``).
+  func users(of network: String) throws(NetworkError) -> (live: [String], stale: [StaleAttachment]) {
+    let ipam = try ipam()
+    var live: [String] = []
+    var stale: [StaleAttachment] = []
+    for user in try ipam.containers(on: network) {
+      guard let record = try ipam.record(containerID: user, networks: [network]) else { continue }
+      if namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity) {
+        stale.append(StaleAttachment(containerID: user, network: network, namespacePath: record.namespacePath))
+      } else {
+        live.append(user)
+      }
+    }
+    return (live, stale)
+  }
+
+  /// Tears `containerID` down from `network` with what its setup recorded; the caller holds the lock.
+  private func tearDownLocked(_ containerID: String, on network: String) async throws {
+    let namespace = try ipam().record(containerID: containerID)?.namespacePath ?? ""
+    try await teardownLocked(
+      namespacePath: namespace,
+      options: NetworkOptions(containerID: containerID, networks: [NamedPerNetworkOptions(network)]))
+  }
+
+  public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] {
+    try await withLock {
+      let ipam = try ipam()
+      var found: [StaleAttachment] = []
+      for id in try ipam.containerIDs() {
+        guard let record = try ipam.record(containerID: id),
+          namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity)
+        else { continue }
+        found += record.networks.keys.sorted().map {
+          StaleAttachment(containerID: id, network: $0, namespacePath: record.namespacePath)
+        }
+        if !dryRun {
+          try await teardownLocked(namespacePath: record.namespacePath, options: NetworkOptions(containerID: id))
+        }
+      }
+      return found
+    }
+  }
+
+  /// Frees the static addresses of `request` that containers which died without a teardown still hold, by tearing
+  /// those containers down, and the stale attachments of `containerID` itself (a restarted container gets a new
+  /// namespace); the caller holds the lock.
+  func releaseStaleHolders(of request: [NamedPerNetworkOptions], containerID: String) async throws {
+    let ipam = try ipam()
+    if let own = try ipam.record(containerID: containerID),
+      namespaces.isStale(own.namespacePath, recorded: own.namespaceIdentity)
+    {
+      try await teardownLocked(namespacePath: own.namespacePath, options: NetworkOptions(containerID: containerID))
+    }
+    for entry in request where !entry.options.staticIPs.isEmpty {
+      let held = try ipam.allocations(network: entry.name)
+      let holders = Set(entry.options.staticIPs.compactMap { held[$0] })
+      for holder in holders.sorted() {
+        guard let record = try ipam.record(containerID: holder),
+          namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity)
+        else { continue }
+        configuration.logger.info(
+          "tearing down container \(holder), which died without a teardown and still holds an address on \(entry.name)")
+        try await teardownLocked(namespacePath: record.namespacePath, options: NetworkOptions(containerID: holder))
+      }
     }
   }
 }

@@ -18,17 +18,21 @@ public struct ContainerRecord: Hashable, Sendable {
   public var containerID: String
   public var containerName: String
   public var namespacePath: String
+  /// What told the namespace from a later one at the same path when the setup ran (`device:inode`).
+  public var namespaceIdentity: String?
   /// Opaque to IPAM: the backend's encoding of what applies to every network (port mappings, DNS servers).
   public var shared: String
   /// Opaque to IPAM: the backend's encoding of each network's options, by network name, addresses included.
   public var networks: [String: String]
 
   public init(
-    containerID: String, containerName: String, namespacePath: String, shared: String, networks: [String: String]
+    containerID: String, containerName: String, namespacePath: String, namespaceIdentity: String? = nil,
+    shared: String, networks: [String: String]
   ) {
     self.containerID = containerID
     self.containerName = containerName
     self.namespacePath = namespacePath
+    self.namespaceIdentity = namespaceIdentity
     self.shared = shared
     self.networks = networks
   }
@@ -72,7 +76,8 @@ public final class IPAMDatabase: @unchecked Sendable {
       CREATE TABLE IF NOT EXISTS last_allocated (
         network TEXT NOT NULL, subnet TEXT NOT NULL, ip TEXT NOT NULL, PRIMARY KEY (network, subnet)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS container (
-        container_id TEXT PRIMARY KEY, name TEXT NOT NULL, namespace TEXT NOT NULL, shared TEXT NOT NULL
+        container_id TEXT PRIMARY KEY, name TEXT NOT NULL, namespace TEXT NOT NULL, namespace_id TEXT,
+        shared TEXT NOT NULL
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS attachment (
         container_id TEXT NOT NULL, network TEXT NOT NULL, options TEXT NOT NULL, interface TEXT, mac TEXT,
@@ -112,8 +117,10 @@ public final class IPAMDatabase: @unchecked Sendable {
         }
         let record = try makeRecord(granted)
         try database.query(
-          "INSERT OR REPLACE INTO container (container_id, name, namespace, shared) VALUES (?, ?, ?, ?)",
-          [containerID, record.containerName, record.namespacePath, record.shared])
+          """
+          INSERT OR REPLACE INTO container (container_id, name, namespace, namespace_id, shared)
+            VALUES (?, ?, ?, ?, ?)
+          """, [containerID, record.containerName, record.namespacePath, record.namespaceIdentity, record.shared])
         for (network, options) in record.networks {
           try database.query(
             "INSERT INTO attachment (container_id, network, options) VALUES (?, ?, ?)", [containerID, network, options])
@@ -199,7 +206,7 @@ public final class IPAMDatabase: @unchecked Sendable {
     do {
       guard
         let row = try database.query(
-          "SELECT name, namespace, shared FROM container WHERE container_id = ?", [containerID]
+          "SELECT name, namespace, shared, namespace_id FROM container WHERE container_id = ?", [containerID]
         ).first
       else { return nil }
       var attached: [String: String] = [:]
@@ -211,8 +218,8 @@ public final class IPAMDatabase: @unchecked Sendable {
       }
       if attached.isEmpty { return nil }
       return ContainerRecord(
-        containerID: containerID, containerName: row[0] ?? "", namespacePath: row[1] ?? "", shared: row[2] ?? "",
-        networks: attached)
+        containerID: containerID, containerName: row[0] ?? "", namespacePath: row[1] ?? "", namespaceIdentity: row[3],
+        shared: row[2] ?? "", networks: attached)
     } catch {
       throw failure("read container \(containerID)", error)
     }
@@ -247,6 +254,15 @@ public final class IPAMDatabase: @unchecked Sendable {
       return (name, row[1])
     } catch {
       throw failure("read container \(containerID)", error)
+    }
+  }
+
+  /// Every container ID with a record, in order.
+  public func containerIDs() throws(NetworkError) -> [String] {
+    do {
+      return try database.query("SELECT container_id FROM container ORDER BY container_id").compactMap { $0[0] }
+    } catch {
+      throw failure("list containers", error)
     }
   }
 

@@ -52,19 +52,24 @@ public struct LinuxContainerNamespaces: ContainerNamespaces {
 }
 
 extension LinuxContainerNamespaces {
+  public func identity(of path: String) -> String? {
+    NetworkNamespace.identityText(of: path)
+  }
+
   public func isGone(_ path: String) -> Bool {
     access(path, F_OK) != 0 && errno == ENOENT
   }
 
   public func withStandIn<T: Sendable>(
-    interfaces: [String], under directory: String, _ body: @Sendable (String) async throws -> T
+    interfaces: [StandInInterface], under directory: String, _ body: @Sendable (String) async throws -> T
   ) async throws -> T {
     let path = "\(directory)/stand-in-\(UInt64.random(in: 0...UInt64.max))"
     try NetworkNamespace.create(at: path)
     defer { try? NetworkNamespace.remove(at: path) }
     try await NetworkNamespace.run(in: path) {
       for (index, interface) in interfaces.enumerated() {
-        try StandInLink.create(named: interface, peer: "stand-in\(index)")
+        try StandInLink.create(named: interface.name, peer: "stand-in\(index)")
+        for address in interface.addresses { try StandInLink.addAddress(address, to: interface.name) }
       }
     }
     return try await body(path)

@@ -28,6 +28,12 @@ public enum NetworkNamespace {
     return one == other
   }
 
+  /// The namespace at `path` as `device:inode`, what tells it from a later namespace mounted at the same path; nil
+  /// when `path` cannot be stat'ed.
+  public static func identityText(of path: String) -> String? {
+    identity(path).map { "\($0[0]):\($0[1])" }
+  }
+
   /// Whether `path` is the network namespace this process, or the calling thread, runs in: attaching it would give
   /// the host an interface and a default route, and tearing it down could delete the host's own `eth0`.
   public static func isCurrent(_ path: String) -> Bool {

@@ -50,8 +50,19 @@ final class FakeDataplane: NetavarkDataplane {
   func updateDNSServers(network: String, servers: [String]) async throws {}
 }
 
-/// Accepts every namespace path; no interface exists in any of them.
-struct FakeNamespaces: ContainerNamespaces {
+/// Accepts every namespace path; no interface exists in any of them; the paths in ``gone`` have vanished.
+final class FakeNamespaces: ContainerNamespaces {
+  private let vanished = Mutex<Set<String>>([])
+
+  func vanish(_ path: String) { vanished.withLock { _ = $0.insert(path) } }
+
   func check(_ path: String, forTeardown: Bool) throws(NetworkError) {}
   func prepare(_ path: String, interfaces: [String]) async throws(NetworkError) -> [String] { [] }
+  func isGone(_ path: String) -> Bool { vanished.withLock { $0.contains(path) } }
+
+  func withStandIn<T: Sendable>(
+    interfaces: [StandInInterface], under directory: String, _ body: @Sendable (String) async throws -> T
+  ) async throws -> T {
+    try await body("/stand-in")
+  }
 }

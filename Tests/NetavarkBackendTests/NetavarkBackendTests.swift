@@ -9,11 +9,13 @@ import Testing
 
 /// The backend's own logic (store, Podman's create rules, IPAM, rollback) over a fake dataplane: no root needed.
 @Suite struct NetavarkBackendTests {
-  static func backend(_ dir: TemporaryDirectory, dataplane: FakeDataplane = FakeDataplane()) -> NetavarkNetworkBackend {
+  static func backend(
+    _ dir: TemporaryDirectory, dataplane: FakeDataplane = FakeDataplane(), namespaces: FakeNamespaces = FakeNamespaces()
+  ) -> NetavarkNetworkBackend {
     var configuration = NetavarkBackendConfiguration(
       configDirectory: dir.appending("networks"), runDirectory: dir.appending("run"))
     configuration.dataplane = dataplane
-    configuration.namespaces = FakeNamespaces()
+    configuration.namespaces = namespaces
     return NetavarkNetworkBackend(configuration: configuration)
   }
 
@@ -191,6 +193,33 @@ import Testing
       let ipam = try IPAMDatabase(directory: dir.appending("run"))
       #expect(try ipam.allocations(network: "busy").isEmpty)
       await #expect(throws: NetworkError.self) { try await backend.remove("podman", force: true) }
+    }
+  }
+
+  @Test func deadContainersAreGarbageAndHoldNothing() async throws {
+    try await withTemporaryDirectory { dir in
+      let (dataplane, namespaces) = (FakeDataplane(), FakeNamespaces())
+      let backend = Self.backend(dir, dataplane: dataplane, namespaces: namespaces)
+      _ = try await backend.create(Network(name: "net", subnets: [Subnet(subnet: IPNetwork("10.77.6.0/24")!)]))
+      let ip = IPAddress("10.77.6.9")!
+      _ = try await backend.setup(
+        namespacePath: "/run/netns/dead", options: Self.options("dead", ["net": .init(staticIPs: [ip])]))
+      _ = try await backend.setup(namespacePath: "/run/netns/live", options: Self.options("live", ["net": .init()]))
+      namespaces.vanish("/run/netns/dead")
+      let stale = [StaleAttachment(containerID: "dead", network: "net", namespacePath: "/run/netns/dead")]
+      #expect(try await backend.collectGarbage(dryRun: true) == stale)
+      #expect(dataplane.calls.map(\.command) == ["setup", "setup"])
+      // A new container asking for the dead one's address gets it: the dead one is torn down first, in a stand-in.
+      _ = try await backend.setup(
+        namespacePath: "/run/netns/next", options: Self.options("next", ["net": .init(staticIPs: [ip])]))
+      #expect(dataplane.calls.suffix(2).map(\.command) == ["teardown", "setup"])
+      #expect(dataplane.calls.suffix(2).first?.namespacePath == "/stand-in")
+      #expect(try await backend.collectGarbage(dryRun: false) == [])
+      // Only live containers keep a network in use.
+      namespaces.vanish("/run/netns/live")
+      namespaces.vanish("/run/netns/next")
+      try await backend.remove("net", force: false)
+      #expect(try IPAMDatabase(directory: dir.appending("run")).containerIDs() == [])
     }
   }
 }

@@ -1,0 +1,117 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A container that dies without a teardown (its namespace deleted) must not keep its static IP, its network or
+/// its rules (issue 15, "Stale attachments"): the story of the issue, for each backend, with the real plugins and
+/// the real netavark in a private host namespace.
+@Suite(
+  .enabled(
+    if: TestEnvironment.canRunRealPlugins && TestEnvironment.canUse("/usr/lib/podman/netavark"),
+    "needs root, the CNI plugins and netavark"),
+  .serialized)
+struct StaleAttachmentTests {
+  static let backends = ["cni", "netavark"]
+
+  /// `cnet` for `backend`: the sandbox's directories, and for netavark its own run directory.
+  static func cnet(_ sandbox: CNetSandbox, _ backend: String, _ arguments: [String]) throws -> CommandResult {
+    let extra = backend == "netavark" ? ["--backend", "netavark", "--run-dir", sandbox.root.appending("run")] : []
+    return try sandbox.cnet([arguments[0]] + extra + arguments.dropFirst())
+  }
+
+  static func succeed(
+    _ sandbox: CNetSandbox, _ backend: String, _ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation
+  ) throws -> String {
+    let result = try cnet(sandbox, backend, arguments)
+    #expect(result.status == 0, "cnet \(arguments): \(result.stderr)", sourceLocation: sourceLocation)
+    return result.stdout
+  }
+
+  static func rules(_ host: TestNamespace) throws -> [String] {
+    try host.run(["iptables-save"]).stdout.split(separator: "\n")
+      .filter { !$0.hasPrefix("#") }
+      .map { $0.replacingOccurrences(of: #"\[\d+:\d+\]"#, with: "", options: .regularExpression) }
+  }
+
+  @Test("a dead container's static IP is reused and its network removed without a teardown", arguments: backends)
+  func theDeadNamespaceStory(backend: String) async throws {
+    let host = try TestNamespace(prefix: "sth")
+    defer { host.remove() }
+    try await withSandbox(hostNamespace: host.path) { sandbox in
+      let network = UniqueName.make("dn")
+      let third = Int.random(in: 1...254)
+      let ip = "10.77.\(third).5"
+      _ = try Self.succeed(sandbox, backend, ["create", "--disable-dns", "--subnet", "10.77.\(third).0/24", network])
+      let dead = try TestNamespace(prefix: "std")
+      defer { dead.remove() }
+      _ = try Self.succeed(
+        sandbox, backend, ["setup", "--container-id", "deadbeef01", "--network", "\(network):ip=\(ip)", dead.path])
+      dead.remove()  // The container died; nobody ran a teardown.
+
+      let next = try TestNamespace(prefix: "stn")
+      defer { next.remove() }
+      let output = try Self.succeed(
+        sandbox, backend, ["setup", "--container-id", "cafe02", "--network", "\(network):ip=\(ip)", next.path])
+      #expect(output.contains("\"\(ip)/24\""), "\(output)")
+      #expect(try next.run(["ip", "-o", "-4", "addr"]).stdout.contains(ip))
+      _ = try Self.succeed(sandbox, backend, ["teardown", "--container-id", "cafe02", "--network", network, next.path])
+      // Only the dead container "used" the network: rm needs no --force and no teardown of it.
+      #expect(try Self.succeed(sandbox, backend, ["rm", network]) == "\(network)\n")
+    }
+  }
+
+  @Test("gc tears down what dead containers left and lists it; --dry-run only lists", arguments: backends)
+  func gcRemovesWhatDeadContainersLeft(backend: String) async throws {
+    let host = try TestNamespace(prefix: "sgh")
+    defer { host.remove() }
+    try await withSandbox(hostNamespace: host.path) { sandbox in
+      let network = UniqueName.make("gc")
+      let third = Int.random(in: 1...254)
+      _ = try Self.succeed(sandbox, backend, ["create", "--disable-dns", "--subnet", "10.78.\(third).0/24", network])
+      // Warm-up: the plugins' and netavark's shared chains (and netavark's per-network port chain) appear on first
+      // use and stay, under Podman too.
+      let warm = try TestNamespace(prefix: "sgw")
+      defer { warm.remove() }
+      _ = try Self.succeed(
+        sandbox, backend, ["setup", "--container-id", "warm01", "--network", network, "-p", "18909:80", warm.path])
+      _ = try Self.succeed(sandbox, backend, ["teardown", "--container-id", "warm01", "--network", network, warm.path])
+      let baseline = try Self.rules(host)
+
+      let live = try TestNamespace(prefix: "sgl")
+      defer { live.remove() }
+      _ = try Self.succeed(sandbox, backend, ["setup", "--container-id", "live01", "--network", network, live.path])
+      var dead: [TestNamespace] = []
+      defer { dead.forEach { $0.remove() } }
+      for index in 0..<2 {
+        let namespace = try TestNamespace(prefix: "sgd")
+        dead.append(namespace)
+        _ = try Self.succeed(
+          sandbox, backend,
+          ["setup", "--container-id", "dead0\(index)", "--network", network, "-p", "1890\(index):80", namespace.path])
+      }
+      dead.forEach { $0.remove() }
+
+      let expected = dead.enumerated().map { "dead0\($0.offset) \(network) \($0.element.path)\n" }.joined()
+      #expect(try Self.succeed(sandbox, backend, ["gc", "--dry-run"]) == expected)
+      #expect(try Self.rules(host).contains { $0.contains("18900") })
+      #expect(try Self.succeed(sandbox, backend, ["gc"]) == expected)
+      #expect(try Self.succeed(sandbox, backend, ["gc"]) == "")
+      // The live container is untouched, and once it leaves the firewall is as it was.
+      #expect(try live.run(["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout.contains("10.78.\(third)."))
+      _ = try Self.succeed(sandbox, backend, ["teardown", "--container-id", "live01", "--network", network, live.path])
+      // netavark 1.4 deletes its per-network port chain (an empty `:NETAVARK-DN-…` declaration) only in a teardown
+      // that has port mappings and empties it; here the last teardown (live01) has none, and ordinary teardowns in
+      // the same order leave the same empty chain. Every rule is compared.
+      let after = try Self.rules(host).filter { !($0.hasPrefix(":NETAVARK-DN-") && !baseline.contains($0)) }
+      #expect(
+        after == baseline,
+        "left: \(after.filter { !baseline.contains($0) }), gone: \(baseline.filter { !after.contains($0) })")
+      let veths = try runCommand(["ip", "-n", host.name, "-o", "link", "show", "type", "veth"]).stdout
+      #expect(veths == "")
+    }
+  }
+}
