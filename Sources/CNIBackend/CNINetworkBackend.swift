@@ -95,7 +95,15 @@ public actor CNINetworkBackend {
 
   public func list(filters: NetworkFilters) throws -> [Network] {
     let now = Timestamp.now()
-    return storedNetworks().map(\.network).filter { filters.matches($0, now: now) }.sorted { $0.name < $1.name }
+    // Only `dangling` needs the result cache; a plain ls never reads it.
+    var used: Set<String> = []
+    if filters.needsUsage {
+      for attachment in runtime.cachedAttachments(containerID: nil) where !isStale(attachment) {
+        used.insert(attachment.networkName)
+      }
+    }
+    return storedNetworks().map(\.network).filter { filters.matches($0, now: now, inUse: used.contains($0.name)) }
+      .sorted { $0.name < $1.name }
   }
 
   public func inspect(_ nameOrID: String) throws -> Network {

@@ -78,11 +78,14 @@ struct List: AsyncParsableCommand {
     commandName: "ls", abstract: "List networks.", aliases: ["list"])
 
   @OptionGroup var global: GlobalOptions
-  @Option(name: [.short, .customLong("filter")], help: "KEY=VALUE: name, id, driver, label, until.")
+  @Option(
+    name: [.short, .customLong("filter")],
+    help: "KEY=VALUE: name, id, driver, label, label!, until, dangling (true: no live container uses it).")
   var filter: [String] = []
   @Option(help: "json, table, or a Go template such as {{.Name}}.") var format: String?
   @Flag(name: [.short, .customLong("quiet")], help: "Print names only.") var quiet = false
   @Flag(name: .customLong("no-trunc"), help: "Print full network IDs.") var noTrunc = false
+  @Flag(name: [.short, .customLong("noheading")], help: "Leave out the table's heading.") var noHeading = false
 
   func run() async throws {
     let filters = try NetworkFilters(parsing: filter)
@@ -95,14 +98,14 @@ struct List: AsyncParsableCommand {
     case "json"?:
       print(try OutputFormatting.json(networks, indent: "  "))
     case nil, "table"?:
-      var rows = [["NETWORK ID", "NAME", "DRIVER"]]
+      var rows = noHeading ? [] : [["NETWORK ID", "NAME", "DRIVER"]]
       for network in networks {
         rows.append([noTrunc ? network.id : String(network.id.prefix(12)), network.name, network.driver])
       }
-      print(OutputFormatting.table(rows))
+      if !rows.isEmpty { print(OutputFormatting.table(rows)) }
     case let template?:
       let parsed = try NetworkTemplate(template)
-      var lines = parsed.isTable ? [parsed.header] : []
+      var lines = parsed.isTable && !noHeading ? [parsed.header] : []
       for network in networks { lines.append(try parsed.render(network)) }
       // Podman writes templates through a tabwriter: `\t` separates aligned columns.
       if !lines.isEmpty { print(OutputFormatting.aligned(lines)) }
@@ -149,10 +152,15 @@ struct Remove: AsyncParsableCommand {
 
   @OptionGroup var global: GlobalOptions
   @Flag(name: [.short, .customLong("force")], help: "Disconnect attached containers first.") var force = false
+  @Option(
+    name: [.short, .customLong("time")],
+    help: "Seconds Podman waits for containers to stop; accepted for scripts, cnet stops no containers.")
+  var time: Int?
   @Argument(help: "Network names or IDs.") var networks: [String]
 
   func validate() throws {
     if networks.isEmpty { throw ValidationError("rm needs at least one network name or ID") }
+    if let time, time < 0 { throw ValidationError("--time must be 0 or more seconds") }
   }
 
   func run() async throws {
@@ -168,8 +176,14 @@ struct Remove: AsyncParsableCommand {
     }
     guard let last = failures.last else { return }
     for error in failures.dropLast() { printError(error.message) }
-    // Podman exits 1 when a network does not exist, 125 for other failures.
-    throw CommandFailure(message: last.message, status: last.code == .notFound ? 1 : 125)
+    // Podman 5 exits 1 when a network does not exist, 2 when it is in use, 125 for other failures.
+    let status: Int32 =
+      switch last.code {
+      case .notFound: 1
+      case .inUse: 2
+      default: 125
+      }
+    throw CommandFailure(message: last.message, status: status)
   }
 }
 
@@ -179,7 +193,8 @@ struct Prune: AsyncParsableCommand {
 
   @OptionGroup var global: GlobalOptions
   @Flag(name: [.short, .customLong("force")], help: "Do not ask for confirmation.") var force = false
-  @Option(name: .customLong("filter"), help: "KEY=VALUE: name, id, driver, label, until.") var filter: [String] = []
+  @Option(name: .customLong("filter"), help: "KEY=VALUE: name, id, driver, label, label!, until.")
+  var filter: [String] = []
 
   func run() async throws {
     let filters = try NetworkFilters(parsing: filter)

@@ -1,9 +1,11 @@
-/// Filters for listing and pruning networks, with Podman's keys: `name`, `id`, `driver`, `label`, `until`.
+/// Filters for listing and pruning networks, with Podman's keys: `name`, `id`, `driver`, `label`, `label!`, `until`,
+/// `dangling`.
 ///
-/// Several values of one key are alternatives (OR); different keys must all match (AND).
+/// Several values of one key are alternatives (OR); different keys must all match (AND). `label!` is the exception,
+/// as in Podman: a network passes only when none of its values matches.
 public struct NetworkFilters: Hashable, Sendable {
   /// The keys a filter may use.
-  public static let supportedKeys: Set<String> = ["name", "id", "driver", "label", "until"]
+  public static let supportedKeys: Set<String> = ["name", "id", "driver", "label", "label!", "until", "dangling"]
 
   /// The filter values by key, in the order given.
   public private(set) var values: [String: [String]]
@@ -18,7 +20,12 @@ public struct NetworkFilters: Hashable, Sendable {
   public init(_ values: [String: [String]]) throws(NetworkError) {
     for key in values.keys where !Self.supportedKeys.contains(key) {
       throw NetworkError(
-        .invalidArgument, "invalid filter \"\(key)\": supported filters are driver, id, label, name, until")
+        .invalidArgument,
+        "invalid filter \"\(key)\": supported filters are dangling, driver, id, label, label!, name, until")
+    }
+    for value in values["dangling"] ?? [] where Self.parseBool(value) == nil {
+      throw NetworkError(
+        .invalidArgument, "invalid filter dangling=\(NameValidation.displayed(value)): expected true or false")
     }
     for value in values["name"] ?? [] {
       do {
@@ -52,9 +59,25 @@ public struct NetworkFilters: Hashable, Sendable {
 
   public var isEmpty: Bool { values.isEmpty }
 
-  /// Whether `network` passes every filter; `now` anchors durations in `until`.
-  public func matches(_ network: Network, now: Timestamp = .now()) -> Bool {
+  /// Whether matching needs to know which networks containers use (the `dangling` filter).
+  public var needsUsage: Bool { values["dangling"] != nil }
+
+  static func parseBool(_ text: String) -> Bool? {
+    switch text.lowercased() {
+    case "1", "true": true
+    case "0", "false": false
+    default: nil
+    }
+  }
+
+  /// Whether `network` passes every filter; `now` anchors durations in `until`, and `inUse` tells whether a live
+  /// container uses the network (for `dangling`; a network counts as unused when it is not given).
+  public func matches(_ network: Network, now: Timestamp = .now(), inUse: Bool = false) -> Bool {
     for (key, alternatives) in values {
+      if key == "label!" {
+        if alternatives.contains(where: { Self.labelMatches(network.labels, filter: $0) }) { return false }
+        continue
+      }
       let matched = alternatives.contains { value in
         switch key {
         case "name":
@@ -68,6 +91,8 @@ public struct NetworkFilters: Hashable, Sendable {
         case "until":
           guard let limit = FilterTime.parse(value, now: now), let created = network.created else { return false }
           return created < limit
+        case "dangling":
+          return Self.parseBool(value) == !inUse
         default:
           return false
         }

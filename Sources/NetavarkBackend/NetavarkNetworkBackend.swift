@@ -94,7 +94,10 @@ public actor NetavarkNetworkBackend {
 
   public func list(filters: NetworkFilters) throws -> [Network] {
     let now = Timestamp.now()
-    return networks().filter { filters.matches($0, now: now) }.sorted { $0.name < $1.name }
+    let all = networks()
+    // Only `dangling` needs the attachments; ls without it never opens the IPAM database.
+    let used = filters.needsUsage ? try Set(all.map(\.name).filter { !(try users(of: $0).live.isEmpty) }) : []
+    return all.filter { filters.matches($0, now: now, inUse: used.contains($0.name)) }.sorted { $0.name < $1.name }
   }
 
   public func inspect(_ nameOrID: String) throws -> Network {

@@ -268,7 +268,10 @@ import Testing
       let bad = try cnet.cnet(["ls", "--filter", "color=red"])
       #expect(bad.status == 125)
       #expect(bad.stdout == "")
-      #expect(bad.stderr == "Error: invalid filter \"color\": supported filters are driver, id, label, name, until\n")
+      #expect(
+        bad.stderr
+          == "Error: invalid filter \"color\": supported filters are dangling, driver, id, label, label!, name, until\n"
+      )
       let badTemplate = try cnet.cnet(["ls", "--format", "{{.Nope}}"])
       #expect(badTemplate.status == 125)
       #expect(badTemplate.stdout == "")
@@ -375,6 +378,44 @@ import Testing
         #expect(result.stdout == "")
         #expect(result.stderr == "")
       }
+    }
+  }
+
+  /// A result-cache entry as a setup into the namespace at `netns` leaves it (no plugin needed to fake a user).
+  static func fakeAttachment(_ cnet: CNetSandbox, network: String, container: String, netns: String) throws {
+    let conflist = try Data(contentsOf: URL(fileURLWithPath: "\(cnet.configDir)/\(network).conflist"))
+    let entry: [String: Any] = [
+      "kind": "cniCacheV1", "containerId": container, "config": conflist.base64EncodedString(), "ifName": "eth0",
+      "networkName": network, "netns": netns,
+    ]
+    try FileManager.default.createDirectory(atPath: cnet.cacheDir + "/results", withIntermediateDirectories: true)
+    try JSONSerialization.data(withJSONObject: entry).write(
+      to: URL(fileURLWithPath: "\(cnet.cacheDir)/results/\(network)-\(container)-eth0"))
+  }
+
+  @Test func podmansRemainingListAndRemoveFlags() async throws {
+    try await withSandbox { cnet in
+      let used = UniqueName.make("used")
+      let free = UniqueName.make("free")
+      try cnet.succeed(["create", "--disable-dns", "--subnet", "10.231.70.0/24", "--label", "team=a", used])
+      try cnet.succeed(["create", "--disable-dns", "--subnet", "10.231.71.0/24", "--label", "team=b", free])
+      // A live container: its namespace exists (this process's own stands in; nothing is run in it).
+      try Self.fakeAttachment(cnet, network: used, container: "c0ffee", netns: "/proc/self/ns/net")
+      #expect(try cnet.succeed(["ls", "-q", "--filter", "dangling=true"]) == "\(free)\npodman\n")
+      #expect(try cnet.succeed(["ls", "-q", "--filter", "dangling=false"]) == "\(used)\n")
+      #expect(try cnet.succeed(["ls", "-q", "--filter", "label!=team=a"]) == "\(free)\npodman\n")
+      #expect(try cnet.succeed(["ls", "-q", "--filter", "label!=team"]) == "podman\n")
+      let table = try cnet.succeed(["ls", "--noheading", "--filter", "name=\(free)"])
+      #expect(table.split(separator: "\n").count == 1 && table.contains(free) && !table.contains("NETWORK ID"))
+      #expect(try cnet.succeed(["ls", "-n", "--filter", "name=nomatch"]) == "")
+      let bad = try cnet.cnet(["ls", "--filter", "dangling=maybe"])
+      #expect(bad.status == 125 && bad.stderr == "Error: invalid filter dangling=maybe: expected true or false\n")
+      // Podman 5's exit codes: 2 for a network in use, 1 for one that does not exist; -t is accepted.
+      let inUse = try cnet.cnet(["rm", "-t", "5", used])
+      #expect(inUse.status == 2, "\(inUse.stderr)")
+      #expect(inUse.stderr.contains("is being used by 1 container(s) (c0ffee)"))
+      #expect(try cnet.cnet(["rm", "--time", "0", "nosuchnet"]).status == 1)
+      #expect(try cnet.succeed(["rm", "-t", "0", free]) == "\(free)\n")
     }
   }
 
