@@ -116,6 +116,11 @@ extension CNINetworkBackend {
     // remove finishes the job, never a bridge that no file names.
     if network.driver == "bridge" && !network.networkInterface.isEmpty {
       try deleteBridge(network.networkInterface)
+      if network.dnsEnabled {
+        try await DNSPluginCleanup.removeRules(
+          bridge: network.networkInterface, hostNamespacePath: configuration.hostNamespacePath,
+          timeout: configuration.pluginTimeout)
+      }
     }
     if let path = stored.path, unlink(path) != 0, errno != ENOENT {
       throw NetworkError(.io, "cannot remove \(path): \(String(cString: strerror(errno)))")
