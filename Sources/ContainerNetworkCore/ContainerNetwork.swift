@@ -50,6 +50,35 @@ public protocol ContainerNetwork: Sendable {
   /// died without a teardown) and, unless `dryRun`, tears each down with what its setup saved, releasing its
   /// addresses, links and rules. Safe while other processes set up and tear down.
   func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment]
+
+  /// Sets up again the live attachments of `containers` (IDs or names an earlier setup recorded; every live
+  /// container when nil) with the same addresses, MAC and ports: tears each down, tolerating rules that are already
+  /// gone, and sets it up again. What `podman network reload` does after a firewall reload flushed the rules.
+  /// Returns the IDs of the containers reloaded.
+  func reload(containers: [String]?) async throws -> [String]
+}
+
+/// Which containers a reload means, from what the caller gave: IDs or names, matched as Podman matches them.
+public enum ReloadSelection {
+  /// The IDs `requested` names among `known` (all of them when nil); a name or ID that matches none is an error.
+  public static func choose(
+    _ requested: [String]?, among known: [(id: String, name: String)]
+  ) throws(NetworkError) -> Set<String> {
+    guard let requested else { return Set(known.map(\.id)) }
+    var chosen: Set<String> = []
+    for wanted in requested {
+      let exact = known.filter { $0.id == wanted || (!$0.name.isEmpty && $0.name == wanted) }
+      let candidates = exact.isEmpty ? known.filter { $0.id.hasPrefix(wanted) } : exact
+      guard !wanted.isEmpty, let first = candidates.first else {
+        throw NetworkError(.notFound, "no container with name or ID \(NameValidation.displayed(wanted)) found")
+      }
+      guard Set(candidates.map(\.id)).count == 1 else {
+        throw NetworkError(.ambiguous, "more than one container matches \(NameValidation.displayed(wanted))")
+      }
+      chosen.insert(first.id)
+    }
+    return chosen
+  }
 }
 
 /// An attachment whose container died without a teardown.

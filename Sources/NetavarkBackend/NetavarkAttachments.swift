@@ -100,26 +100,10 @@ extension NetavarkNetworkBackend {
     let ipam = try ipam()
     let names = options.networks.isEmpty ? nil : try options.networks.map { try lookupName($0.name) }
     guard let record = try ipam.record(containerID: options.containerID, networks: names) else { return }
-    let decoder = JSONDecoder()
-    var request: NetworkOptions
-    do {
-      request = try decoder.decode(NetworkOptions.self, from: Data(record.shared.utf8))
-      request.networks = try record.networks.map {
-        NamedPerNetworkOptions($0.key, try decoder.decode(PerNetworkOptions.self, from: Data($0.value.utf8)))
-      }
-    } catch {
-      throw NetworkError(
-        .io, "the IPAM record of container \(options.containerID) is unreadable: \(error)", causes: [error])
-    }
-    request.networks = SetupValidation.sortedByInterface(request.networks)
-    var info: [String: Network] = [:]
-    for entry in request.networks {
-      // A network removed behind our back (its file deleted) is still torn down from what netavark needs.
-      info[entry.name] = (try? lookup(entry.name)) ?? Network(name: entry.name, driver: "bridge")
-    }
+    let contract = try contract(from: record)
+    let request = contract.options
     var failure: (any Error)?
     do {
-      let contract = NetavarkRequest(options: request, networkInfo: info)
       // A namespace that is gone, or a new one mounted where the container's was, must not be entered: netavark
       // would delete the newcomer's interfaces. netavark works only inside a namespace and stops at the first
       // container interface it cannot delete, before the container's firewall rules; stand-ins of the interfaces
@@ -174,6 +158,68 @@ extension NetavarkNetworkBackend {
       holders[network] = byAddress
     }
     return holders
+  }
+
+  /// The netavark request a container's setup made, rebuilt from its IPAM record: the addresses it was given, its
+  /// options on each network, its ports, and each network whole.
+  func contract(from record: ContainerRecord) throws -> NetavarkRequest {
+    let decoder = JSONDecoder()
+    var request: NetworkOptions
+    do {
+      request = try decoder.decode(NetworkOptions.self, from: Data(record.shared.utf8))
+      request.networks = try record.networks.map {
+        NamedPerNetworkOptions($0.key, try decoder.decode(PerNetworkOptions.self, from: Data($0.value.utf8)))
+      }
+    } catch {
+      throw NetworkError(
+        .io, "the IPAM record of container \(record.containerID) is unreadable: \(error)", causes: [error])
+    }
+    request.networks = SetupValidation.sortedByInterface(request.networks)
+    var info: [String: Network] = [:]
+    for entry in request.networks {
+      // A network removed behind our back (its file deleted) is still torn down from what netavark needs.
+      info[entry.name] = (try? lookup(entry.name)) ?? Network(name: entry.name, driver: "bridge")
+    }
+    return NetavarkRequest(options: request, networkInfo: info)
+  }
+
+  public func reload(containers: [String]?) async throws -> [String] {
+    try await withLock {
+      let ipam = try ipam()
+      var records: [ContainerRecord] = []
+      for id in try ipam.containerIDs() {
+        if let record = try ipam.record(containerID: id) { records.append(record) }
+      }
+      let chosen = try ReloadSelection.choose(
+        containers, among: records.map { (id: $0.containerID, name: $0.containerName) })
+      var reloaded: [String] = []
+      for record in records where chosen.contains(record.containerID) {
+        // A container that died is gc's, not reload's.
+        guard !namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity) else { continue }
+        var contract = try contract(from: record)
+        // The same MAC as before, even where netavark chose it: the container's neighbours keep their caches.
+        for index in contract.options.networks.indices where contract.options.networks[index].options.staticMAC == nil {
+          let name = contract.options.networks[index].name
+          if let mac = try ipam.interface(containerID: record.containerID, network: name)?.mac {
+            contract.options.networks[index].options.staticMAC = MACAddress(mac)
+          }
+        }
+        // Rules flushed behind our back make netavark's teardown fail; what is left of the attachment goes anyway.
+        do {
+          try await dataplane.teardown(namespacePath: record.namespacePath, request: contract)
+        } catch {
+          configuration.logger.info("reload of \(record.containerID): teardown reported \(error)")
+        }
+        do {
+          _ = try await dataplane.setup(namespacePath: record.namespacePath, request: contract)
+        } catch {
+          throw NetworkError(
+            .pluginFailed, "reloading container \(record.containerID): \(error)", causes: [error])
+        }
+        reloaded.append(record.containerID)
+      }
+      return reloaded
+    }
   }
 
   /// The name of a network given by name or ID; a name that no longer resolves is taken as it is.

@@ -22,3 +22,26 @@ struct GarbageCollect: AsyncParsableCommand {
     }
   }
 }
+
+/// `cnet reload`: the attachments of running containers set up again, as `podman network reload` does.
+struct Reload: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "reload",
+    abstract: "Set up again the networks of containers, with the same addresses, MAC and ports; prints their IDs.",
+    discussion: """
+      After a firewall reload or an `iptables -F` flushed their rules, published ports and masquerading work again. \
+      Containers are named by ID, unique ID prefix or name, as an earlier setup recorded them.
+      """)
+
+  @OptionGroup var global: GlobalOptions
+  @Flag(name: [.short, .customLong("all")], help: "Reload every running container.") var all = false
+  @Argument(help: "Container IDs or names.") var containers: [String] = []
+
+  func validate() throws {
+    if all == !containers.isEmpty { throw ValidationError("give container IDs or names, or --all") }
+  }
+
+  func run() async throws {
+    for id in try await global.makeBackend().reload(containers: all ? nil : containers) { print(id) }
+  }
+}

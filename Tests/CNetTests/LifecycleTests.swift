@@ -6,15 +6,15 @@ import Testing
   import Glibc
 #endif
 
-/// A container that dies without a teardown (its namespace deleted) must not keep its static IP, its network or
-/// its rules (issue 15, "Stale attachments"): the story of the issue, for each backend, with the real plugins and
-/// the real netavark in a private host namespace.
+/// Lifecycle (issue 15): a container that dies without a teardown (its namespace deleted) must not keep its static
+/// IP, its network or its rules; gc; reload after a flush; rm leaving the firewall as it was. For each backend, with
+/// the real plugins and the real netavark in a private host namespace.
 @Suite(
   .enabled(
     if: TestEnvironment.canRunRealPlugins && TestEnvironment.canUse("/usr/lib/podman/netavark"),
     "needs root, the CNI plugins and netavark"),
   .serialized)
-struct StaleAttachmentTests {
+struct LifecycleTests {
   static let backends = ["cni", "netavark"]
 
   /// `cnet` for `backend`: the sandbox's directories, and for netavark its own run directory.
@@ -139,6 +139,58 @@ struct StaleAttachmentTests {
       try cycle(UniqueName.make("web"), subnet: "10.79.2.0/24")
       let after = try Self.rules(host)
       #expect(after == baseline, "left: \(after.filter { !baseline.contains($0) })")
+    }
+  }
+
+  @Test("reload after iptables -F makes a published port answer again, with the same address", arguments: backends)
+  func reloadRestoresAPublishedPortAfterAFlush(backend: String) async throws {
+    let host = try TestNamespace(prefix: "slh")
+    defer { host.remove() }
+    try await withSandbox(hostNamespace: host.path) { sandbox in
+      let network = UniqueName.make("rl")
+      _ = try Self.succeed(sandbox, backend, ["create", "--disable-dns", "--subnet", "10.79.9.0/24", network])
+      let container = try TestNamespace(prefix: "slc")
+      defer { container.remove() }
+      _ = try Self.succeed(
+        sandbox, backend,
+        [
+          "setup", "--container-id", "reload01", "--container-name", "web", "--network", network, "-p", "18970:80",
+          container.path,
+        ])
+      let site = sandbox.root.appending("site")
+      try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+      try "reloaded\n".write(toFile: "\(site)/index.html", atomically: true, encoding: .utf8)
+      let server = Process()
+      server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      server.arguments = ["ip", "netns", "exec", container.name, "busybox", "httpd", "-f", "-p", "80", "-h", site]
+      try server.run()
+      defer {
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+      }
+      func fetch() -> String {
+        (try? host.run(["curl", "-s", "--max-time", "2", "http://10.79.9.1:18970/"], check: false).stdout) ?? ""
+      }
+      #expect(await waitUntil(seconds: 10) { fetch() == "reloaded\n" })
+      // The address itself: the line also holds the interface's index, which a new veth changes.
+      func inet() throws -> String? {
+        try container.run(["ip", "-o", "-4", "addr", "show", "dev", "eth0"]).stdout.split(separator: " ")
+          .drop { $0 != "inet" }.dropFirst().first.map(String.init)
+      }
+      let address = try inet()
+      #expect(address?.hasPrefix("10.79.9.") == true)
+      let mac = try container.run(["cat", "/sys/class/net/eth0/address"]).stdout
+      for table in ["filter", "nat"] { try host.run(["iptables", "-t", table, "-F"]) }
+      #expect(fetch() != "reloaded\n")
+      #expect(try Self.succeed(sandbox, backend, ["reload", "web"]) == "reload01\n")
+      #expect(await waitUntil(seconds: 10) { fetch() == "reloaded\n" })
+      #expect(try inet() == address)
+      #expect(try container.run(["cat", "/sys/class/net/eth0/address"]).stdout == mac)
+      #expect(try Self.succeed(sandbox, backend, ["reload", "--all"]) == "reload01\n")
+      let unknown = try Self.cnet(sandbox, backend, ["reload", "nosuchcontainer"])
+      #expect(unknown.status == 125 && unknown.stderr.contains("no container with name or ID nosuchcontainer"))
+      _ = try Self.succeed(
+        sandbox, backend, ["teardown", "--container-id", "reload01", "--network", network, container.path])
     }
   }
 }
