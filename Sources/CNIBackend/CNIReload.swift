@@ -1,6 +1,7 @@
 import CNIRuntime
 import ContainerNetworkCore
 import Logging
+import NetworkAddress
 import OrderedJSON
 
 /// Reload: every live attachment run again, DEL then ADD, with the addresses and MAC its first ADD got.
@@ -73,5 +74,31 @@ extension CNINetworkBackend {
       conf.capabilityArgs["mac"] = .string(mac)
     }
     return conf
+  }
+}
+
+extension CNINetworkBackend {
+  public func attachedContainers() async throws -> [AttachedContainer] {
+    var containers: [String: AttachedContainer] = [:]
+    for attachment in runtime.cachedAttachments(containerID: nil)
+    where attachment.resultJSON != nil && !isStale(attachment) {
+      let name = attachment.cniArgs.first { $0.key == "K8S_POD_NAME" }?.value ?? ""
+      var container =
+        containers[attachment.containerID]
+        ?? AttachedContainer(
+          id: attachment.containerID, name: name, namespacePath: attachment.netns ?? "", networks: [:])
+      var interface = NetInterface()
+      if let result = try? attachment.result() {
+        let own = result.interfaces.firstIndex { $0.name == attachment.ifName }
+        interface.macAddress = own.flatMap { result.interfaces[$0].mac }.flatMap(MACAddress.init)
+        interface.subnets = result.ips.filter { $0.interface == nil || $0.interface == own }.compactMap {
+          guard let ipnet = IPNetwork($0.address) else { return nil }
+          return NetAddress(ipnet: ipnet, gateway: $0.gateway.flatMap(IPAddress.init))
+        }
+      }
+      container.networks[attachment.networkName] = NamedInterface(name: attachment.ifName, interface: interface)
+      containers[attachment.containerID] = container
+    }
+    return containers.values.sorted { $0.id < $1.id }
   }
 }

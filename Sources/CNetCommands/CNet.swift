@@ -27,7 +27,8 @@ public struct CNet: AsyncParsableCommand {
     version: version,
     subcommands: [
       Create.self, List.self, Inspect.self, Remove.self, Prune.self, Exists.self, Update.self, Setup.self,
-      Teardown.self, Run.self, GarbageCollect.self, Reload.self, Info.self, Version.self, Completion.self,
+      Teardown.self, Connect.self, Disconnect.self, Run.self, GarbageCollect.self, Reload.self, Info.self, Version.self,
+      Completion.self,
     ])
 
   public init() {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ContainerNetworkCore
+import NetworkAddress
 
 /// `cnet gc`: tears down the attachments of containers that died without a teardown.
 struct GarbageCollect: AsyncParsableCommand {
@@ -43,5 +44,51 @@ struct Reload: AsyncParsableCommand {
 
   func run() async throws {
     for id in try await global.makeBackend().reload(containers: all ? nil : containers) { print(id) }
+  }
+}
+
+/// `cnet connect`: a container that an earlier setup recorded joins one more network.
+struct Connect: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "connect", abstract: "Connect a container, as an earlier setup recorded it, to a network.")
+
+  @OptionGroup var global: GlobalOptions
+  @Option(help: "A static IPv4 address; repeat for several subnets.") var ip: [String] = []
+  @Option(help: "A static IPv6 address.") var ip6: [String] = []
+  @Option(name: .customLong("mac-address"), help: "A static MAC address.") var macAddress: String?
+  @Option(help: "A DNS alias on this network; repeat for several.") var alias: [String] = []
+  @Argument(help: "The network.") var network: String
+  @Argument(help: "The container's ID, ID prefix or recorded name.") var container: String
+
+  func run() async throws {
+    var options = PerNetworkOptions(aliases: alias)
+    for text in ip + ip6 {
+      guard let address = IPAddress(text) else {
+        throw NetworkError(.invalidArgument, "invalid IP address \(NameValidation.displayed(text))")
+      }
+      options.staticIPs.append(address)
+    }
+    if let macAddress {
+      guard let mac = MACAddress(macAddress) else {
+        throw NetworkError(.invalidArgument, "invalid MAC address \(NameValidation.displayed(macAddress))")
+      }
+      options.staticMAC = mac
+    }
+    try await global.makeBackend().connect(network: network, container: container, options: options)
+  }
+}
+
+/// `cnet disconnect`: a container leaves a network.
+struct Disconnect: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "disconnect", abstract: "Disconnect a container from a network.")
+
+  @OptionGroup var global: GlobalOptions
+  @Flag(name: [.short, .customLong("force")], help: "A container that is not connected is no error.") var force = false
+  @Argument(help: "The network.") var network: String
+  @Argument(help: "The container's ID, ID prefix or recorded name.") var container: String
+
+  func run() async throws {
+    try await global.makeBackend().disconnect(network: network, container: container, force: force)
   }
 }

@@ -3,6 +3,7 @@ import ContainerNetworkCore
 import Dispatch
 import FoundationEssentials
 import NetworkAddress
+import OrderedJSON
 
 struct Create: AsyncParsableCommand {
   static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a network; prints its name.")
@@ -114,6 +115,28 @@ struct List: AsyncParsableCommand {
 }
 
 struct Inspect: AsyncParsableCommand {
+  /// The networks as JSON, each with the containers attached to it as Podman 5 shows them: a `containers` map keyed
+  /// by container ID, with the name and the interfaces. Left out when no container is attached, so that the output
+  /// stays Podman 4.3's byte for byte.
+  static func report(_ networks: [Network], attached: [AttachedContainer]) throws -> String {
+    let encoder = JSONValueEncoder()
+    var values: [JSONValue] = []
+    for network in networks {
+      guard case .object(var object) = try encoder.encode(network) else { continue }
+      var containers = JSONObject()
+      for container in attached.sorted(by: { $0.id < $1.id }) {
+        guard let interface = container.networks[network.name] else { continue }
+        containers[container.id] = .object([
+          "name": .string(container.name),
+          "interfaces": .object([interface.name: try encoder.encode(interface.interface)]),
+        ])
+      }
+      if !containers.isEmpty { object["containers"] = .object(containers) }
+      values.append(.object(object))
+    }
+    return String(decoding: GoJSONFormat.indented(.array(values), indent: "     "), as: UTF8.self)
+  }
+
   static let configuration = CommandConfiguration(
     commandName: "inspect", abstract: "Show networks as JSON (the same as podman network inspect).")
 
@@ -140,7 +163,7 @@ struct Inspect: AsyncParsableCommand {
       let template = try NetworkTemplate(format)
       for network in found { print(try template.render(network)) }
     } else {
-      print(try OutputFormatting.json(found, indent: "     "))
+      print(try Self.report(found, attached: try await backend.attachedContainers()))
     }
     if let failure { throw NetworkError(failure.code, "inspecting object: \(failure.message)") }
   }

@@ -56,6 +56,38 @@ public protocol ContainerNetwork: Sendable {
   /// gone, and sets it up again. What `podman network reload` does after a firewall reload flushed the rules.
   /// Returns the IDs of the containers reloaded.
   func reload(containers: [String]?) async throws -> [String]
+
+  /// Every container with a live attachment, each with its namespace and its interface on each network: what
+  /// `connect`, `disconnect` and `inspect` need to know of containers.
+  func attachedContainers() async throws -> [AttachedContainer]
+}
+
+/// A container as its setups recorded it.
+public struct AttachedContainer: Hashable, Sendable {
+  public var id: String
+  /// The name its setup gave (`container_name`); may be empty.
+  public var name: String
+  public var namespacePath: String
+  /// Per network name: the interface inside the container and its addresses and MAC.
+  public var networks: [String: NamedInterface]
+
+  public init(id: String, name: String, namespacePath: String, networks: [String: NamedInterface]) {
+    self.id = id
+    self.name = name
+    self.namespacePath = namespacePath
+    self.networks = networks
+  }
+}
+
+/// An interface inside a container, by name.
+public struct NamedInterface: Hashable, Sendable {
+  public var name: String
+  public var interface: NetInterface
+
+  public init(name: String, interface: NetInterface) {
+    self.name = name
+    self.interface = interface
+  }
 }
 
 /// Which containers a reload means, from what the caller gave: IDs or names, matched as Podman matches them.

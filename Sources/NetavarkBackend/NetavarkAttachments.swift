@@ -341,3 +341,33 @@ extension NetavarkNetworkBackend {
     }
   }
 }
+
+extension NetavarkNetworkBackend {
+  public func attachedContainers() async throws -> [AttachedContainer] {
+    let ipam = try ipam()
+    var containers: [AttachedContainer] = []
+    for id in try ipam.containerIDs() {
+      guard let record = try ipam.record(containerID: id),
+        !namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity)
+      else { continue }
+      let request = try contract(from: record)
+      var networks: [String: NamedInterface] = [:]
+      for entry in request.options.networks {
+        let subnets = request.networkInfo[entry.name]?.subnets ?? []
+        let addresses = entry.options.staticIPs.compactMap { ip -> NetAddress? in
+          guard let subnet = subnets.first(where: { $0.subnet.contains(ip) }),
+            let ipnet = try? IPNetwork(address: ip, prefixLength: subnet.subnet.prefixLength)
+          else { return nil }
+          return NetAddress(ipnet: ipnet, gateway: subnet.gateway)
+        }
+        let mac = try ipam.interface(containerID: id, network: entry.name)?.mac.flatMap(MACAddress.init)
+        networks[entry.name] = NamedInterface(
+          name: entry.options.interfaceName, interface: NetInterface(subnets: addresses, macAddress: mac))
+      }
+      containers.append(
+        AttachedContainer(
+          id: id, name: record.containerName, namespacePath: record.namespacePath, networks: networks))
+    }
+    return containers
+  }
+}

@@ -193,4 +193,49 @@ struct LifecycleTests {
         sandbox, backend, ["teardown", "--container-id", "reload01", "--network", network, container.path])
     }
   }
+
+  @Test("connect and disconnect add and remove a second interface; the first keeps working", arguments: backends)
+  func connectAndDisconnect(backend: String) async throws {
+    let host = try TestNamespace(prefix: "sch")
+    defer { host.remove() }
+    try await withSandbox(hostNamespace: host.path) { sandbox in
+      let first = UniqueName.make("cn1")
+      let second = UniqueName.make("cn2")
+      _ = try Self.succeed(sandbox, backend, ["create", "--disable-dns", "--subnet", "10.79.20.0/24", first])
+      _ = try Self.succeed(sandbox, backend, ["create", "--disable-dns", "--subnet", "10.79.21.0/24", second])
+      let container = try TestNamespace(prefix: "scc")
+      defer { container.remove() }
+      _ = try Self.succeed(
+        sandbox, backend,
+        ["setup", "--container-id", "c0nnect01", "--container-name", "app", "--network", first, container.path])
+      func pingFirst() throws -> Bool {
+        try container.run(["busybox", "ping", "-c", "1", "-W", "2", "10.79.20.1"], check: false).status == 0
+      }
+      #expect(try pingFirst())
+      #expect(try Self.succeed(sandbox, backend, ["connect", "--ip", "10.79.21.9", second, "app"]) == "")
+      #expect(try container.run(["ip", "-o", "-4", "addr", "show", "dev", "eth1"]).stdout.contains("10.79.21.9/24"))
+      #expect(try pingFirst())
+      let report = try #require(
+        try parseJSON(try Self.succeed(sandbox, backend, ["inspect", second])) as? [[String: Any]])
+      let containers = try #require(report.first?["containers"] as? [String: [String: Any]])
+      #expect(containers["c0nnect01"]?["name"] as? String == "app")
+      let interfaces = try #require(containers["c0nnect01"]?["interfaces"] as? [String: [String: Any]])
+      let subnets = interfaces["eth1"]?["subnets"] as? [[String: String]]
+      #expect(subnets?.first?["ipnet"] == "10.79.21.9/24", "\(interfaces)")
+      let again = try Self.cnet(sandbox, backend, ["connect", second, "app"])
+      #expect(
+        again.status == 125 && again.stderr.contains("container c0nnect01 is already connected to network \(second)"))
+      let unknown = try Self.cnet(sandbox, backend, ["connect", second, "nosuch"])
+      #expect(unknown.status == 125 && unknown.stderr.contains("no container with name or ID nosuch found"))
+
+      #expect(try Self.succeed(sandbox, backend, ["disconnect", second, "c0nnect"]) == "")
+      #expect(try container.linkNames().sorted() == ["eth0", "lo"])
+      #expect(try pingFirst())
+      let notConnected = try Self.cnet(sandbox, backend, ["disconnect", second, "app"])
+      #expect(notConnected.status == 125 && notConnected.stderr.contains("is not connected to network \(second)"))
+      #expect(try Self.succeed(sandbox, backend, ["disconnect", "-f", second, "app"]) == "")
+      _ = try Self.succeed(
+        sandbox, backend, ["teardown", "--container-id", "c0nnect01", "--network", first, container.path])
+    }
+  }
 }
