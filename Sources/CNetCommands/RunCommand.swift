@@ -44,12 +44,16 @@ struct Run: AsyncParsableCommand {
     var failure: (any Error)?
     do {
       // Setup brings lo up too, as in a Podman container.
-      _ = try await backend.setup(namespacePath: namespacePath, options: options)
+      let statuses = try await backend.setup(namespacePath: namespacePath, options: options)
       if let early = signals.received {
         status = 128 + early
       } else {
+        let files = try ContainerFiles(
+          containerID: id, containerName: attachment.containerName ?? "", statuses: statuses)
+        defer { files.remove() }
         status = try await Self.spawnAndWait(
-          path: path, arguments: arguments, namespacePath: namespacePath, signals: signals)
+          path: path, arguments: arguments, namespacePath: namespacePath, bindMounts: files.bindMounts,
+          signals: signals)
       }
     } catch {
       failure = error
@@ -67,13 +71,15 @@ struct Run: AsyncParsableCommand {
   /// Runs the command inside the namespace with our stdin, stdout and stderr, forwarding signals to it; returns its
   /// status as a shell reports it.
   static func spawnAndWait(
-    path: String, arguments: [String], namespacePath: String, signals: SignalForwarder
+    path: String, arguments: [String], namespacePath: String, bindMounts: [(source: String, target: String)],
+    signals: SignalForwarder
   ) async throws -> Int32 {
     let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
     let child: NamespacedProcess
     do {
       child = try NamespacedProcess.start(
-        path: path, arguments: arguments, environment: environment, namespacePath: namespacePath)
+        path: path, arguments: arguments, environment: environment, namespacePath: namespacePath,
+        bindMounts: bindMounts)
     } catch {
       throw NetworkError(.io, "cannot run \(path): \(String(cString: strerror(error.errno)))", causes: [error])
     }
@@ -143,5 +149,39 @@ final class SignalForwarder: @unchecked Sendable {
       return state.child
     }
     if let target { kill(target, number) }
+  }
+}
+
+/// The container's own /etc/resolv.conf and /etc/hosts for `cnet run`, in a temporary directory, bound over the
+/// host's in the command's private mount namespace.
+struct ContainerFiles {
+  let directory: String
+  let bindMounts: [(source: String, target: String)]
+
+  init(containerID: String, containerName: String, statuses: [String: StatusBlock]) throws {
+    var template = Array("\(ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")/cnet-run.XXXXXX".utf8CString)
+    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+      throw NetworkError(
+        .io, "cannot create a directory for the container's /etc files: \(String(cString: strerror(errno)))")
+    }
+    directory = String(cString: made)
+    let host = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+    let files = [
+      ("resolv.conf", ContainerDNSFiles.resolvConf(statuses: statuses, hostResolvConf: host)),
+      ("hosts", ContainerDNSFiles.hosts(containerName: containerName, containerID: containerID, statuses: statuses)),
+    ]
+    var mounts: [(source: String, target: String)] = []
+    for (name, contents) in files {
+      let source = "\(directory)/\(name)"
+      try AtomicFile.write(Array(contents.utf8), to: source, mode: 0o644)
+      // A host without the file has nothing to bind over; the command then sees none, as it would anyway.
+      if access("/etc/\(name)", F_OK) == 0 { mounts.append((source, "/etc/\(name)")) }
+    }
+    bindMounts = mounts
+  }
+
+  func remove() {
+    for name in ["resolv.conf", "hosts"] { unlink("\(directory)/\(name)") }
+    rmdir(directory)
   }
 }

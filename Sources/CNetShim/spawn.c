@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,6 +25,9 @@ struct spawn_request {
   int flags;
   int netns_fd;
   int stdio[3];
+  const char *const *bind_sources;
+  const char *const *bind_targets;
+  int bind_count;
   volatile int failed;
   volatile int failed_step;
   volatile int failed_errno;
@@ -61,6 +65,16 @@ static int child_main(void *argument) {
   if (request->netns_fd >= 0 && setns(request->netns_fd, CLONE_NEWNET) != 0)
     report_and_exit(request, CNET_SPAWN_STEP_SETNS, errno);
 
+  // The clone shares no fs struct with us (no CLONE_FS), so the child may take a mount namespace of its own.
+  if (request->bind_count > 0) {
+    if (unshare(CLONE_NEWNS) != 0) report_and_exit(request, CNET_SPAWN_STEP_MOUNT, errno);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) report_and_exit(request, CNET_SPAWN_STEP_MOUNT, errno);
+    for (int i = 0; i < request->bind_count; i++) {
+      if (mount(request->bind_sources[i], request->bind_targets[i], NULL, MS_BIND, NULL) != 0)
+        report_and_exit(request, CNET_SPAWN_STEP_MOUNT, errno);
+    }
+  }
+
   // Move the three ends above 2 first: one of them may already sit on 0, 1 or 2 when the parent had those closed.
   int high[3];
   for (int i = 0; i < 3; i++) {
@@ -82,6 +96,13 @@ static int child_main(void *argument) {
 
 int cnet_spawn(const char *path, char *const argv[], char *const envp[], int flags, int netns_fd, int stdin_fd,
                int stdout_fd, int stderr_fd, pid_t *pid_out, int *step_out) {
+  return cnet_spawn_with_mounts(path, argv, envp, flags, netns_fd, stdin_fd, stdout_fd, stderr_fd, NULL, NULL, 0,
+                                pid_out, step_out);
+}
+
+int cnet_spawn_with_mounts(const char *path, char *const argv[], char *const envp[], int flags, int netns_fd,
+                           int stdin_fd, int stdout_fd, int stderr_fd, const char *const bind_sources[],
+                           const char *const bind_targets[], int bind_count, pid_t *pid_out, int *step_out) {
   struct spawn_request request = {
       .path = path,
       .argv = argv,
@@ -89,6 +110,9 @@ int cnet_spawn(const char *path, char *const argv[], char *const envp[], int fla
       .flags = flags,
       .netns_fd = netns_fd,
       .stdio = {stdin_fd, stdout_fd, stderr_fd},
+      .bind_sources = bind_sources,
+      .bind_targets = bind_targets,
+      .bind_count = bind_count,
   };
   // The child's stack. This thread sleeps until the child has exec'd or exited, so a part of its own stack is
   // free for that long; the child's frames need a few hundred bytes.

@@ -15,9 +15,11 @@ public struct NamespacedProcess: Sendable {
   public let pid: pid_t
 
   /// Starts `path` with `arguments` (the first is argv[0]) and `environment` (`NAME=value`) inside the network
-  /// namespace at `namespacePath`.
+  /// namespace at `namespacePath`. Each of `bindMounts` (source, target) is bound over its target in a private
+  /// mount namespace of the child's own, so the host's files stay as they are.
   public static func start(
-    path: String, arguments: [String], environment: [String], namespacePath: String
+    path: String, arguments: [String], environment: [String], namespacePath: String,
+    bindMounts: [(source: String, target: String)] = []
   ) throws(SystemCallError) -> NamespacedProcess {
     let namespaceFD = open(namespacePath, O_RDONLY | O_CLOEXEC)
     guard namespaceFD >= 0 else { throw SystemCallError(call: "open", path: namespacePath, errno: errno) }
@@ -28,9 +30,16 @@ public struct NamespacedProcess: Sendable {
       argv.forEach { free($0) }
       envp.forEach { free($0) }
     }
+    let sources = bindMounts.map { UnsafePointer(strdup($0.source)) }
+    let targets = bindMounts.map { UnsafePointer(strdup($0.target)) }
+    defer {
+      sources.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+      targets.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+    }
     var pid: pid_t = 0
     var step: Int32 = 0
-    let code = cnet_spawn(path, argv, envp, 0, namespaceFD, 0, 1, 2, &pid, &step)
+    let code = cnet_spawn_with_mounts(
+      path, argv, envp, 0, namespaceFD, 0, 1, 2, sources, targets, Int32(bindMounts.count), &pid, &step)
     guard code == 0 else { throw SystemCallError(call: "run", path: path, errno: code) }
     return NamespacedProcess(pid: pid)
   }

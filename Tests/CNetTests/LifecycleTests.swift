@@ -238,4 +238,42 @@ struct LifecycleTests {
         sandbox, backend, ["teardown", "--container-id", "c0nnect01", "--network", first, container.path])
     }
   }
+
+  @Test("cnet run resolves another container by name through the network's DNS", arguments: backends)
+  func runResolvesAnotherContainerByName(backend: String) async throws {
+    let host = try TestNamespace(prefix: "sdh")
+    defer { host.remove() }
+    try await withSandbox(hostNamespace: host.path) { sandbox in
+      let network = UniqueName.make("rdns")
+      _ = try Self.succeed(sandbox, backend, ["create", "--subnet", "10.79.30.0/24", network])
+      let server = try TestNamespace(prefix: "sds")
+      defer { server.remove() }
+      let status = try Self.succeed(
+        sandbox, backend,
+        ["setup", "--container-id", "5e7e7001", "--container-name", "server", "--network", network, server.path])
+      #expect(status.contains("dns_server_ips"), "no DNS on this network: \(status)")
+      let hostResolvConf = try String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
+      let resolvConf = try Self.succeed(
+        sandbox, backend, ["run", "--name", "client", "--network", network, "--", "cat", "/etc/resolv.conf"])
+      #expect(resolvConf.hasPrefix("search dns.podman"), "\(resolvConf)")
+      #expect(
+        resolvConf.split(separator: "\n").first { $0.hasPrefix("nameserver") } == "nameserver 10.79.30.1",
+        "\(resolvConf)")
+      let hosts = try Self.succeed(
+        sandbox, backend, ["run", "--name", "client", "--network", network, "--", "cat", "/etc/hosts"])
+      #expect(hosts.contains("\tclient "), "\(hosts)")
+      var answer = ""
+      let resolved = await waitUntil(seconds: 20) {
+        answer =
+          (try? Self.cnet(
+            sandbox, backend, ["run", "--network", network, "--", "busybox", "nslookup", "server"]))?.stdout ?? ""
+        return answer.contains("10.79.30.")
+      }
+      #expect(resolved, "\(answer)")
+      // The host's own file is untouched.
+      #expect(try String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8) == hostResolvConf)
+      _ = try Self.succeed(
+        sandbox, backend, ["teardown", "--container-id", "5e7e7001", "--network", network, server.path])
+    }
+  }
 }

@@ -14,6 +14,7 @@ enum {
   CNET_SPAWN_STEP_SETNS = 2,
   CNET_SPAWN_STEP_DUP2 = 3,
   CNET_SPAWN_STEP_EXEC = 4,
+  CNET_SPAWN_STEP_MOUNT = 5,
 };
 
 /// Flags of cnet_spawn.
@@ -36,6 +37,14 @@ enum {
 /// mask is touched, and only until the child has exec'd.
 int cnet_spawn(const char *path, char *const argv[], char *const envp[], int flags, int netns_fd, int stdin_fd,
                int stdout_fd, int stderr_fd, pid_t *pid_out, int *step_out);
+
+/// cnet_spawn with files bind-mounted over others in a mount namespace of the child's own: before exec the child
+/// unshares its mount namespace, makes every mount in it private (nothing propagates back to the host), and binds
+/// each `bind_sources[i]` over `bind_targets[i]`. A container's /etc/resolv.conf and /etc/hosts, as Podman gives
+/// them; the host's files are never touched.
+int cnet_spawn_with_mounts(const char *path, char *const argv[], char *const envp[], int flags, int netns_fd,
+                           int stdin_fd, int stdout_fd, int stderr_fd, const char *const bind_sources[],
+                           const char *const bind_targets[], int bind_count, pid_t *pid_out, int *step_out);
 
 /// pidfd_open(2): a descriptor that poll reports readable once the process exits; -1 with errno ENOSYS when the
 /// kernel or the headers lack it.
