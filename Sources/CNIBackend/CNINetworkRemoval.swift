@@ -2,8 +2,10 @@ import CNIRuntime
 import CNetShim
 import ContainerNetworkCore
 import FoundationEssentials
+import Logging
 import NetworkAddress
 import NetworkNamespace
+import OrderedJSON
 import SystemSupport
 
 #if canImport(Glibc)
@@ -39,17 +41,23 @@ extension CNINetworkBackend {
         cacheDirectory: configuration.cacheDirectory)
       guard isStale(attachment) else { return try await runtime.deleteNetworkList(list, conf) }
       let result = try? attachment.result()
-      let addresses = (result?.ips ?? []).filter { ip in
-        ip.interface.map {
-          result?.interfaces.indices.contains($0) == true && result?.interfaces[$0].name == attachment.ifName
-        } ?? true
+      var addresses = (result?.ips ?? []).filter { ip in
+        ip.interface.map { result?.interfaces.indices.contains($0) == true && result?.interfaces[$0].name == attachment.ifName } ?? true
       }.compactMap { IPNetwork($0.address) }
+      // A setup killed while its first plugin ran has no result: its addresses are still in host-local's
+      // reservations, and the plugins' DELs need them (the bridge plugin for its masquerade rules, the firewall
+      // plugin for its per-address rules).
+      var fallback: CNIResult?
+      if result == nil {
+        addresses = reservedAddresses(of: attachment)
+        fallback = Self.result(ifName: attachment.ifName, addresses: addresses, version: attachment.configVersion)
+      }
       let standIn = StandInInterface(name: attachment.ifName, addresses: addresses)
-      let (runtime, base) = (runtime, conf)
+      let (runtime, base, previous) = (runtime, conf, fallback)
       try await namespaces.withStandIn(interfaces: [standIn], under: configuration.cacheDirectory) { path in
         var inStandIn = base
         inStandIn.netns = path
-        try await runtime.deleteNetworkList(list, inStandIn)
+        try await runtime.deleteNetworkList(list, inStandIn, fallbackResult: previous)
       }
     } catch {
       throw NetworkError(
@@ -57,6 +65,49 @@ extension CNINetworkBackend {
         "disconnecting container \(attachment.containerID) from network \(attachment.networkName): \(error)",
         causes: [error])
     }
+  }
+
+  /// The addresses host-local holds for `attachment` (`<data dir>/<network>/<ip>` naming its container and
+  /// interface), with the prefix length of the network's subnet that holds each.
+  nonisolated func reservedAddresses(of attachment: CachedAttachment) -> [IPNetwork] {
+    let directory = "\(configuration.hostLocalDataDirectory ?? "/var/lib/cni/networks")/\(attachment.networkName)"
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+    let subnets = (try? JSONValue.parse(attachment.config)).map(Self.subnets(inConfig:)) ?? []
+    var addresses: [IPNetwork] = []
+    for name in names.sorted() {
+      guard let ip = IPAddress(name),
+        let contents = try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)
+      else { continue }
+      let lines = contents.split(whereSeparator: \.isNewline).map(String.init)
+      guard lines.first == attachment.containerID, lines.count < 2 || lines[1] == attachment.ifName else { continue }
+      let prefix = subnets.first { $0.contains(ip) }?.prefixLength ?? (ip.isIPv4 ? 32 : 128)
+      if let network = try? IPNetwork(address: ip, prefixLength: prefix) { addresses.append(network) }
+    }
+    return addresses
+  }
+
+  /// Every `subnet` in the ranges of the config list's IPAM sections.
+  static func subnets(inConfig config: JSONValue) -> [IPNetwork] {
+    var found: [IPNetwork] = []
+    for plugin in config["plugins"]?.arrayValue ?? [] {
+      for range in (plugin["ipam"]?["ranges"]?.arrayValue ?? []).flatMap({ $0.arrayValue ?? [] }) {
+        if let text = range["subnet"]?.stringValue, let subnet = IPNetwork(text) { found.append(subnet.masked) }
+      }
+    }
+    return found
+  }
+
+  /// A minimal result naming the container's interface and `addresses`, for a DEL that has no cached one.
+  static func result(ifName: String, addresses: [IPNetwork], version: String) -> CNIResult? {
+    guard !addresses.isEmpty else { return nil }
+    let ips: [JSONValue] = addresses.map {
+      .object(["address": .string($0.description), "interface": .integer(0)])
+    }
+    let json: JSONValue = .object([
+      "cniVersion": .string(version), "interfaces": .array([.object(["name": .string(ifName)])]),
+      "ips": .array(ips),
+    ])
+    return try? CNIResult(json: json, defaultVersion: version)
   }
 
   public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] {
@@ -67,7 +118,13 @@ extension CNINetworkBackend {
           StaleAttachment(
             containerID: attachment.containerID, network: attachment.networkName,
             namespacePath: attachment.netns ?? ""))
-        if !dryRun { try await deleteCached(attachment) }
+        guard !dryRun else { continue }
+        // One dead container's failure must not keep the others' (each DEL removes its cache entry either way).
+        do {
+          try await deleteCached(attachment)
+        } catch {
+          configuration.logger.warning("gc: \(error)")
+        }
       }
       return found.sorted { ($0.containerID, $0.network) < ($1.containerID, $1.network) }
     }

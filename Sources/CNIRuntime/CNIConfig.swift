@@ -100,7 +100,12 @@ public struct CNIConfig: Sendable {
   ///
   /// DEL is cleanup: cancelling the calling task does not stop it (each plugin is still bounded by the timeout), so
   /// that a cancelled or interrupted caller never leaves half an attachment behind.
-  public func deleteNetworkList(_ list: NetworkConfigList, _ runtime: RuntimeConf) async throws(CNIError) {
+  ///
+  /// - Parameter fallbackResult: the prevResult to send when the cache holds none (a setup killed before its
+  ///   result was written), rebuilt by the caller from what else recorded the attachment.
+  public func deleteNetworkList(
+    _ list: NetworkConfigList, _ runtime: RuntimeConf, fallbackResult: CNIResult? = nil
+  ) async throws(CNIError) {
     let version = try await effectiveVersion(of: list)
     let resultCache = cache(for: runtime)
     let cached = try? resultCache.read(network: list.name, containerID: runtime.containerID, ifName: runtime.ifName)
@@ -112,7 +117,7 @@ public struct CNIConfig: Sendable {
     // libcni sends prevResult on DEL from 0.4.0 on only; earlier versions of the spec did not define it.
     var prevResult: JSONValue?
     if CNIVersion.isAtLeast(version, "0.4.0") {
-      prevResult = try? cached?.result()?.converted(to: version).json
+      prevResult = try? (cached?.result() ?? fallbackResult)?.converted(to: version).json
     }
     let invocation = PluginInvocation(
       command: .del, containerID: runtime.containerID, netns: runtime.netns, ifName: runtime.ifName,

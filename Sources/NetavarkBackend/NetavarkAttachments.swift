@@ -309,8 +309,13 @@ extension NetavarkNetworkBackend {
         found += record.networks.keys.sorted().map {
           StaleAttachment(containerID: id, network: $0, namespacePath: record.namespacePath)
         }
-        if !dryRun {
+        guard !dryRun else { continue }
+        // One dead container's failure must not keep the others': its addresses are released all the same, and
+        // what netavark could not remove is reported.
+        do {
           try await teardownLocked(namespacePath: record.namespacePath, options: NetworkOptions(containerID: id))
+        } catch {
+          configuration.logger.warning("gc: \(error)")
         }
       }
       return found

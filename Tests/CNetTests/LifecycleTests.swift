@@ -276,4 +276,61 @@ struct LifecycleTests {
         sandbox, backend, ["teardown", "--container-id", "5e7e7001", "--network", network, server.path])
     }
   }
+
+  /// Setups killed with SIGKILL at random moments, each container's namespace then deleted (it died): one `cnet gc`
+  /// leaves no veth, no address reservation, no result-cache entry and no rule.
+  @Test("gc after 100 setups killed at random moments leaves nothing", arguments: backends)
+  func gcAfterKilledSetups(backend: String) async throws {
+    let host = try TestNamespace(prefix: "skh")
+    defer { host.remove() }
+    try await withSandbox(hostNamespace: host.path) { sandbox in
+      let network = UniqueName.make("kill")
+      _ = try Self.succeed(sandbox, backend, ["create", "--subnet", "10.79.40.0/22", network])
+      let warm = try TestNamespace(prefix: "skw")
+      defer { warm.remove() }
+      _ = try Self.succeed(
+        sandbox, backend, ["setup", "--container-id", "warm", "--network", network, "-p", "18990:80", warm.path])
+      _ = try Self.succeed(sandbox, backend, ["teardown", "--container-id", "warm", "--network", network, warm.path])
+      let baseline = try Self.rules(host)
+      var generator = SeededGenerator(seed: 15)
+      let extra = backend == "netavark" ? ["--backend", "netavark", "--run-dir", sandbox.root.appending("run")] : []
+      for round in 0..<100 {
+        let namespace = try TestNamespace(prefix: "skc")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: sandbox.binary)
+        process.arguments =
+          ["setup"] + extra + sandbox.directoryOptions
+          + ["--container-id", "killed\(round)", "--network", network, "-p", "\(19000 + round):80", namespace.path]
+        process.environment = sandbox.environment()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        usleep(UInt32.random(in: 0...120_000, using: &generator))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        namespace.remove()  // The container died with its half-made network.
+      }
+      // Plugins and netavark run in process groups of their own and may outlive the cnet that started them.
+      _ = await waitUntil(seconds: 20) {
+        let running = (try? runCommand(["pgrep", "-f", sandbox.root.path], check: false).stdout) ?? ""
+        return running.isEmpty
+      }
+      _ = try Self.succeed(sandbox, backend, ["gc"])
+      #expect(try Self.succeed(sandbox, backend, ["gc", "--dry-run"]) == "")
+      let after = try Self.rules(host).filter { !($0.hasPrefix(":NETAVARK-DN-") && !baseline.contains($0)) }
+      #expect(after == baseline, "left: \(after.filter { !baseline.contains($0) })")
+      #expect(try runCommand(["ip", "-n", host.name, "-o", "link", "show", "type", "veth"]).stdout == "")
+      if backend == "cni" {
+        let results = (try? FileManager.default.contentsOfDirectory(atPath: sandbox.cacheDir + "/results")) ?? []
+        #expect(results.filter { !$0.hasPrefix(".") } == [], "cache entries left")
+        let reservations =
+          (try? FileManager.default.contentsOfDirectory(atPath: "\(sandbox.hostLocalDir)/\(network)")) ?? []
+        #expect(reservations.filter { !$0.hasPrefix("last_reserved_ip") && $0 != "lock" } == [], "reservations left")
+      } else {
+        let rows = try runCommand(
+          ["sqlite3", sandbox.root.appending("run/cnet-ipam.sqlite"), "SELECT count(*) FROM allocation"]).stdout
+        #expect(rows == "0\n")
+      }
+    }
+  }
 }
