@@ -42,7 +42,9 @@ extension CNINetworkBackend {
       guard isStale(attachment) else { return try await runtime.deleteNetworkList(list, conf) }
       let result = try? attachment.result()
       var addresses = (result?.ips ?? []).filter { ip in
-        ip.interface.map { result?.interfaces.indices.contains($0) == true && result?.interfaces[$0].name == attachment.ifName } ?? true
+        ip.interface.map {
+          result?.interfaces.indices.contains($0) == true && result?.interfaces[$0].name == attachment.ifName
+        } ?? true
       }.compactMap { IPNetwork($0.address) }
       // A setup killed while its first plugin ran has no result: its addresses are still in host-local's
       // reservations, and the plugins' DELs need them (the bridge plugin for its masquerade rules, the firewall
@@ -113,7 +115,8 @@ extension CNINetworkBackend {
   public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] {
     try await withLock {
       var found: [StaleAttachment] = []
-      for attachment in runtime.cachedAttachments(containerID: nil) where isStale(attachment) {
+      let cached = runtime.cachedAttachments(containerID: nil)
+      for attachment in cached where isStale(attachment) {
         found.append(
           StaleAttachment(
             containerID: attachment.containerID, network: attachment.networkName,
@@ -126,7 +129,53 @@ extension CNINetworkBackend {
           configuration.logger.warning("gc: \(error)")
         }
       }
+      found += orphanedReservations(cached: cached, remove: !dryRun)
+      if !dryRun { await sendGC(live: cached.filter { !isStale($0) }) }
       return found.sorted { ($0.containerID, $0.network) < ($1.containerID, $1.network) }
+    }
+  }
+
+  /// host-local reservations whose container has no result-cache entry at all on that network: what a setup killed
+  /// before its cache entry existed, or a cache deleted by hand, leaves. Only reservations older than twice the
+  /// plugin timeout count, so that a setup still running in another process (Podman's libcni writes its entry only
+  /// after the chain) never loses its address. Listed as attachments with the reservation in place of a namespace.
+  private nonisolated func orphanedReservations(cached: [CachedAttachment], remove: Bool) -> [StaleAttachment] {
+    let root = configuration.hostLocalDataDirectory ?? "/var/lib/cni/networks"
+    let owners = Set(cached.map { "\($0.networkName)/\($0.containerID)" })
+    let limit = Double(configuration.pluginTimeout.components.seconds) * 2
+    var found: [StaleAttachment] = []
+    for network in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+      let directory = "\(root)/\(network)"
+      for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where IPAddress(name) != nil {
+        let path = "\(directory)/\(name)"
+        var info = stat()
+        guard stat(path, &info) == 0, Double(time(nil) - info.st_mtim.tv_sec) > limit,
+          let contents = try? String(contentsOfFile: path, encoding: .utf8),
+          let holder = contents.split(whereSeparator: \.isNewline).first.map(String.init),
+          !owners.contains("\(network)/\(holder)")
+        else { continue }
+        found.append(StaleAttachment(containerID: holder, network: network, namespacePath: "reservation \(name)"))
+        if remove { unlink(path) }
+      }
+    }
+    return found
+  }
+
+  /// The CNI 1.1 GC verb, for every network whose config list speaks 1.1.0 (Debian 12's plugins speak up to 1.0.0,
+  /// so it runs only with newer ones), naming the live attachments as valid.
+  private func sendGC(live: [CachedAttachment]) async {
+    for stored in storedNetworks() where stored.path != nil {
+      guard let list = try? configList(for: stored, staticIPCount: 0),
+        CNIVersion.isAtLeast(list.cniVersion, "1.1.0")
+      else { continue }
+      let valid = live.filter { $0.networkName == stored.network.name }.map {
+        GCAttachment(containerID: $0.containerID, ifName: $0.ifName)
+      }
+      do {
+        try await runtime.gcNetworkList(list, validAttachments: valid)
+      } catch {
+        configuration.logger.warning("gc: network \(stored.network.name): \(error)")
+      }
     }
   }
 

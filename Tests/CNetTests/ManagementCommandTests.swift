@@ -2,6 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// `cnet create | ls | inspect | rm | prune | exists | update` run as a built binary against a private config
 /// directory: stdout, stderr and exit status of every format and every error path. No plugin runs here.
 @Suite struct ManagementCommandTests {
@@ -416,6 +420,32 @@ import Testing
       #expect(inUse.stderr.contains("is being used by 1 container(s) (c0ffee)"))
       #expect(try cnet.cnet(["rm", "--time", "0", "nosuchnet"]).status == 1)
       #expect(try cnet.succeed(["rm", "-t", "0", free]) == "\(free)\n")
+    }
+  }
+
+  @Test func gcRemovesOldReservationsThatNoContainerOwns() async throws {
+    try await withSandbox { cnet in
+      let network = UniqueName.make("orph")
+      try cnet.succeed(["create", "--disable-dns", "--subnet", "10.231.72.0/24", network])
+      let directory = "\(cnet.hostLocalDir)/\(network)"
+      try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+      for (ip, age) in [("10.231.72.7", 3600), ("10.231.72.8", 0)] {
+        let path = "\(directory)/\(ip)"
+        try "ghost\r\neth0".write(toFile: path, atomically: false, encoding: .utf8)
+        var times = [timeval(tv_sec: time(nil) - age, tv_usec: 0), timeval(tv_sec: time(nil) - age, tv_usec: 0)]
+        #expect(utimes(path, &times) == 0)
+      }
+      // A live container's reservation is its own.
+      try Self.fakeAttachment(cnet, network: network, container: "alive", netns: "/proc/self/ns/net")
+      try "alive\r\neth0".write(toFile: "\(directory)/10.231.72.9", atomically: false, encoding: .utf8)
+      let line = "ghost \(network) reservation 10.231.72.7\n"
+      #expect(try cnet.succeed(["gc", "--dry-run"]) == line)
+      #expect(FileManager.default.fileExists(atPath: "\(directory)/10.231.72.7"))
+      #expect(try cnet.succeed(["gc"]) == line)
+      // Only the old, unowned one goes: a young one may belong to a setup still running in another process.
+      #expect(!FileManager.default.fileExists(atPath: "\(directory)/10.231.72.7"))
+      #expect(FileManager.default.fileExists(atPath: "\(directory)/10.231.72.8"))
+      #expect(FileManager.default.fileExists(atPath: "\(directory)/10.231.72.9"))
     }
   }
 
