@@ -41,8 +41,10 @@ struct CNINetworkCreation {
         "\(route.routeType.rawValue) routes are not supported by the cni backend; use the netavark backend")
     }
     if !network.networkDNSServers.isEmpty {
+      // Podman's own text (libnetwork/cni/config.go), with the way out.
       throw NetworkError(
-        .notSupported, "network DNS servers are not supported by the cni backend; use the netavark backend")
+        .invalidArgument,
+        "NetworkDNSServers cannot be configured for backend CNI: invalid argument (use the netavark backend)")
     }
     try chooseIPAM(&network)
     try chooseInterface(&network)

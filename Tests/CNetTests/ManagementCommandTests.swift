@@ -449,6 +449,18 @@ import Testing
     }
   }
 
+  @Test func createDNSIsRefusedByTheCNIBackendWithPodmansText() async throws {
+    try await withSandbox { cnet in
+      let result = try cnet.cnet(["create", "--dns", "192.0.2.53", UniqueName.make("cdns")])
+      #expect(result.status == 125)
+      #expect(
+        result.stderr
+          == "Error: NetworkDNSServers cannot be configured for backend CNI: invalid argument (use the netavark backend)\n"
+      )
+      #expect(try cnet.succeed(["ls", "-q"]) == "podman\n")
+    }
+  }
+
   @Test func updateSaysClearlyThatCNICannot() async throws {
     try await withSandbox { cnet in
       let name = UniqueName.make("up")
