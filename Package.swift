@@ -29,6 +29,7 @@ let package = Package(
     .library(name: "NetworkBackendFactory", targets: ["NetworkBackendFactory"]),
     .library(name: "NetavarkBackend", targets: ["NetavarkBackend"]),
     .library(name: "NetworkIPAM", targets: ["NetworkIPAM"]),
+    .library(name: "NetworkNetlink", targets: ["NetworkNetlink"]),
     .executable(name: "cnet", targets: ["cnet"]),
   ],
   dependencies: [
@@ -74,10 +75,13 @@ let package = Package(
       ],
       swiftSettings: swiftSettings
     ),
+    // rtnetlink from Swift: messages with nested attributes, a socket protocol (the Linux one and test fakes), and
+    // link, address and route requests. No dependency on the network model.
+    .target(name: "NetworkNetlink", dependencies: ["NetworkAddress"], swiftSettings: swiftSettings),
     // Create, enter (on a dedicated OS thread) and remove network namespaces.
     .target(
       name: "NetworkNamespace",
-      dependencies: ["CNetShim", "ContainerNetworkCore", "NetworkAddress", "SystemSupport"],
+      dependencies: ["CNetShim", "ContainerNetworkCore", "NetworkAddress", "NetworkNetlink", "SystemSupport"],
       swiftSettings: swiftSettings
     ),
     // The ContainerNetwork backend over CNI: Podman's conflist store, setup and teardown through CNIRuntime.
@@ -210,6 +214,11 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       exclude: ["Fixtures"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "NetworkNetlinkTests",
+      dependencies: ["NetworkAddress", "NetworkNetlink", "NetworkNamespace", "TestSupport"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -1,5 +1,6 @@
 import CNetShim
 import ContainerNetworkCore
+import NetworkNetlink
 
 #if canImport(Glibc)
   import Glibc
@@ -66,10 +67,14 @@ extension LinuxContainerNamespaces {
     let path = "\(directory)/stand-in-\(UInt64.random(in: 0...UInt64.max))"
     try NetworkNamespace.create(at: path)
     defer { try? NetworkNamespace.remove(at: path) }
+    // A veth pair stands in for each interface (kernels without the `dummy` link type exist, this machine's
+    // among them), with the addresses the container's had.
     try await NetworkNamespace.run(in: path) {
+      let netlink = try RouteNetlink()
       for (index, interface) in interfaces.enumerated() {
-        try StandInLink.create(named: interface.name, peer: "stand-in\(index)")
-        for address in interface.addresses { try StandInLink.addAddress(address, to: interface.name) }
+        try netlink.createVeth(name: interface.name, peer: "stand-in\(index)")
+        let link = try netlink.linkIndex(interface.name)
+        for address in interface.addresses { try netlink.addAddress(address, index: link) }
       }
     }
     return try await body(path)

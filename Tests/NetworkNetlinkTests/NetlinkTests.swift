@@ -1,0 +1,121 @@
+import Foundation
+import NetworkAddress
+import NetworkNamespace
+import NetworkNetlink
+import TestSupport
+import Testing
+
+/// Records every datagram sent and answers each request with the reply it is given (an acknowledgement by default),
+/// echoing the request's sequence number.
+final class RecordingNetlinkSocket: NetlinkSocket {
+  var sent: [[UInt8]] = []
+  var replies: [(errno: Int32, payload: [UInt8])] = []
+
+  func send(_ bytes: [UInt8]) throws(NetlinkError) { sent.append(bytes) }
+
+  func receive() throws(NetlinkError) -> ArraySlice<UInt8> {
+    let request = sent.last!
+    let sequence = Array(request[8..<12])
+    let (code, extra) = replies.isEmpty ? (0, []) : replies.removeFirst()
+    // NLMSG_ERROR, NLM_F_CAPPED, then the error code and the request's header.
+    var body = Array(withUnsafeBytes(of: (-code).littleEndian, Array.init)) + Array(request[0..<16]) + extra
+    let flags: UInt16 = extra.isEmpty ? 0x100 : 0x300
+    body =
+      Array(withUnsafeBytes(of: UInt32(16 + body.count).littleEndian, Array.init)) + [2, 0]
+      + Array(withUnsafeBytes(of: flags.littleEndian, Array.init)) + sequence + [0, 0, 0, 0] + body
+    return body[...]
+  }
+}
+
+func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+@Suite struct NetlinkMessageTests {
+  @Test func attributesAndNestsArePaddedAndMeasured() {
+    var message = NetlinkMessage(type: 16, flags: 0x4, header: [1, 2, 3])
+    message.append(3, string: "ab")
+    message.beginNest(18)
+    message.append(1, string: "veth")
+    message.endNest()
+    // Header (length 44, type 16, flags REQUEST|ACK, sequence 7), the 3-byte family header padded to 4, IFNAME "ab\0"
+    // padded, then LINKINFO (nested flag) holding KIND "veth\0".
+    #expect(
+      hex(message.encoded(sequence: 7))
+        == "2c000000" + "1000" + "0500" + "07000000" + "00000000" + "01020300" + "0700" + "0300" + "61620000"
+        + "1000" + "1280" + "0900" + "0100" + "7665746800000000")
+  }
+
+  @Test func vethRequestGoldenBytes() throws {
+    let socket = RecordingNetlinkSocket()
+    let netlink = RouteNetlink(socket: socket)
+    try netlink.createVeth(
+      name: "h0", peer: "c0", peerNamespaceFD: 9, peerMAC: MACAddress("02:42:ac:11:00:02"), mtu: 1500)
+    let bytes = try #require(socket.sent.first)
+    #expect(
+      hex(bytes)
+        == "7c000000" + "1000" + "0506" + "01000000" + "00000000"  // NEWLINK, REQUEST|ACK|EXCL|CREATE, sequence 1
+        + "00000000" + "00000000" + "00000000" + "00000000"  // ifinfomsg
+        + "0700" + "0300" + "68300000"  // IFLA_IFNAME h0
+        + "0800" + "0400" + "dc050000"  // IFLA_MTU 1500
+        + "4c00" + "1280"  // IFLA_LINKINFO
+        + "0900" + "0100" + "7665746800000000"  // IFLA_INFO_KIND veth
+        + "3c00" + "0280"  // IFLA_INFO_DATA
+        + "3800" + "0100"  // VETH_INFO_PEER
+        + "00000000" + "00000000" + "00000000" + "00000000"  // the peer's ifinfomsg
+        + "0700" + "0300" + "63300000"  // IFLA_IFNAME c0
+        + "0800" + "0400" + "dc050000"  // IFLA_MTU
+        + "0a00" + "0100" + "0242ac1100020000"  // IFLA_ADDRESS
+        + "0800" + "1c00" + "09000000")  // IFLA_NET_NS_FD 9
+  }
+
+  @Test func addressRequestGoldenBytes() throws {
+    let socket = RecordingNetlinkSocket()
+    try RouteNetlink(socket: socket).addAddress(IPNetwork("fd00::5/64")!, index: 3)
+    #expect(
+      hex(try #require(socket.sent.first))
+        == "48000000" + "1400" + "0506" + "01000000" + "00000000"
+        + "0a400000" + "03000000"  // ifaddrmsg: AF_INET6, /64, index 3
+        + "1400" + "0200" + "fd000000000000000000000000000005"  // IFA_LOCAL
+        + "1400" + "0100" + "fd000000000000000000000000000005"  // IFA_ADDRESS
+        + "0800" + "0800" + "02000000")  // IFA_FLAGS NODAD
+  }
+
+  @Test func theKernelsReasonComesWithTheErrno() {
+    let socket = RecordingNetlinkSocket()
+    // NLMSGERR_ATTR_MSG "Unknown device type" after the echoed header.
+    let text = Array("Unknown device type".utf8) + [0]
+    var attribute = Array(withUnsafeBytes(of: UInt16(4 + text.count).littleEndian, Array.init)) + [1, 0] + text
+    while attribute.count % 4 != 0 { attribute.append(0) }
+    socket.replies = [(95, attribute)]
+    let error = #expect(throws: NetlinkError.self) {
+      try RouteNetlink(socket: socket).createVeth(name: "h0", peer: "c0")
+    }
+    #expect(error?.errno == 95 && error?.kernelMessage == "Unknown device type")
+    #expect(error?.description == "RTM_NEWLINK veth h0: Operation not supported (Unknown device type)")
+  }
+
+  @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root (a network namespace)"))
+  func aVethPairWithAddressesInARealNamespace() throws {
+    let namespace = try TestNamespace(prefix: "nlt")
+    defer { namespace.remove() }
+    try NetworkNamespace.run(in: namespace.path) {
+      let netlink = try RouteNetlink()
+      try netlink.createVeth(name: "nlt0", peer: "nlt1", peerMAC: MACAddress("02:42:ac:11:00:09"))
+      let index = try netlink.linkIndex("nlt0")
+      try netlink.addAddress(IPNetwork("10.66.1.5/24")!, index: index)
+      try netlink.addAddress(IPNetwork("fd66::5/64")!, index: index)
+      try netlink.setLink(index: index, up: true)
+      let duplicate = #expect(throws: NetlinkError.self) { try netlink.createVeth(name: "nlt0", peer: "nlt2") }
+      #expect(duplicate?.errno == EEXIST)
+    }
+    let addresses = try namespace.run(["ip", "-o", "addr", "show", "dev", "nlt0"]).stdout
+    #expect(addresses.contains("inet 10.66.1.5/24") && addresses.contains("inet6 fd66::5/64"))
+    #expect(!addresses.contains("tentative"))
+    #expect(try namespace.run(["cat", "/sys/class/net/nlt1/address"]).stdout == "02:42:ac:11:00:09\n")
+    try NetworkNamespace.run(in: namespace.path) {
+      let netlink = try RouteNetlink()
+      try netlink.deleteLink(index: try netlink.linkIndex("nlt0"))
+      #expect(throws: NetlinkError.self) { try netlink.linkIndex("nlt1") }
+    }
+    #expect(try namespace.linkNames() == ["lo"])
+  }
+}
