@@ -108,6 +108,63 @@ public final class RouteNetlink {
   }
 }
 
+extension RouteNetlink {
+  /// Creates a bridge with a fixed MAC (the kernel would otherwise change it as ports come and go) and `mtu`;
+  /// `EEXIST` is the caller's to judge (another process may have made it a moment ago).
+  public func createBridge(name: String, mac: MACAddress, mtu: UInt32? = nil) throws(NetlinkError) {
+    var message = NetlinkMessage(
+      type: Netlink.MessageType.newLink, flags: Netlink.Flag.ack | Netlink.Flag.create | Netlink.Flag.excl,
+      header: Netlink.ifinfomsg())
+    message.append(3, string: name)  // IFLA_IFNAME
+    message.append(1, mac.bytes)  // IFLA_ADDRESS
+    if let mtu { message.append(4, uint32: mtu) }  // IFLA_MTU
+    message.beginNest(18)  // IFLA_LINKINFO
+    message.append(1, string: "bridge")  // IFLA_INFO_KIND
+    message.endNest()
+    try request(message, operation: "RTM_NEWLINK bridge \(name)")
+  }
+
+  /// Makes the link a port of the bridge `master`, up, and tags it with `alias` (`IFLA_IFALIAS`: the kernel ignores
+  /// it at creation, so it goes in this change) so that garbage collection can tell our links from others'.
+  public func attach(index: Int32, master: Int32, alias: String?) throws(NetlinkError) {
+    var message = NetlinkMessage(
+      type: Netlink.MessageType.newLink, flags: Netlink.Flag.ack,
+      header: Netlink.ifinfomsg(index: index, flags: UInt32(IFF_UP), change: UInt32(IFF_UP)))
+    message.append(10, uint32: UInt32(bitPattern: master))  // IFLA_MASTER
+    if let alias { message.append(20, string: alias) }  // IFLA_IFALIAS
+    try request(message, operation: "RTM_NEWLINK attach \(index) to \(master)")
+  }
+
+  /// The kinds of route Podman 5 writes (`rtm_type`).
+  public enum RouteKind: UInt8, Sendable {
+    case unicast = 1
+    case blackhole = 6
+    case unreachable = 7
+    case prohibit = 8
+  }
+
+  /// Adds a route in the main table: to `destination` (the default route when nil) via `gateway` (on the link when
+  /// nil) through the link `index`, with `metric` when given.
+  public func addRoute(
+    destination: IPNetwork?, gateway: IPAddress?, index: Int32?, metric: UInt32? = nil, kind: RouteKind = .unicast,
+    isIPv6: Bool
+  ) throws(NetlinkError) {
+    // rtmsg: family, destination length, source length, tos, table (main), protocol (static), scope, type, flags.
+    let scope: UInt8 = kind != .unicast ? 0 : (gateway == nil ? 253 : 0)  // RT_SCOPE_LINK without a gateway
+    let header: [UInt8] =
+      [UInt8(isIPv6 ? AF_INET6 : AF_INET), UInt8(destination?.prefixLength ?? 0), 0, 0, 254, 4, scope, kind.rawValue]
+      + Netlink.le32(0)
+    var message = NetlinkMessage(
+      type: Netlink.MessageType.newRoute, flags: Netlink.Flag.ack | Netlink.Flag.create | Netlink.Flag.excl,
+      header: header)
+    if let destination { message.append(1, destination.masked.address.networkOrderBytes) }  // RTA_DST
+    if let gateway { message.append(5, gateway.networkOrderBytes) }  // RTA_GATEWAY
+    if let index, kind == .unicast { message.append(4, uint32: UInt32(bitPattern: index)) }  // RTA_OIF
+    if let metric { message.append(6, uint32: metric) }  // RTA_PRIORITY
+    try request(message, operation: "RTM_NEWROUTE \(destination?.description ?? "default")")
+  }
+}
+
 extension IPAddress {
   /// The address as the kernel takes it: 4 or 16 bytes, most significant first.
   public var networkOrderBytes: [UInt8] {

@@ -5,6 +5,10 @@ import NetworkNetlink
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Records every datagram sent and answers each request with the reply it is given (an acknowledgement by default),
 /// echoing the request's sequence number.
 final class RecordingNetlinkSocket: NetlinkSocket {
@@ -117,5 +121,56 @@ func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.
       #expect(throws: NetlinkError.self) { try netlink.linkIndex("nlt1") }
     }
     #expect(try namespace.linkNames() == ["lo"])
+  }
+
+  @Test func routeRequestGoldenBytes() throws {
+    let socket = RecordingNetlinkSocket()
+    try RouteNetlink(socket: socket).addRoute(
+      destination: nil, gateway: IPAddress("10.89.0.1"), index: 2, metric: 100, isIPv6: false)
+    #expect(
+      hex(try #require(socket.sent.first))
+        == "34000000" + "1800" + "0506" + "01000000" + "00000000"  // NEWROUTE, REQUEST|ACK|EXCL|CREATE
+        + "02000000" + "fe040001" + "00000000"  // rtmsg: AF_INET, /0, main, static, universe, unicast
+        + "0800" + "0500" + "0a590001"  // RTA_GATEWAY 10.89.0.1
+        + "0800" + "0400" + "02000000"  // RTA_OIF 2
+        + "0800" + "0600" + "64000000")  // RTA_PRIORITY 100
+  }
+
+  /// A bridge, a veth whose peer is born in a container namespace and attached to it, addresses and the default
+  /// route: the native backend's sequence, checked with ping through the bridge.
+  @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root (network namespaces)"))
+  func aBridgeAndAContainerThroughNetlinkAnswerPing() throws {
+    let host = try TestNamespace(prefix: "nlh")
+    let container = try TestNamespace(prefix: "nlc")
+    defer {
+      container.remove()
+      host.remove()
+    }
+    let containerFD = open(container.path, O_RDONLY | O_CLOEXEC)
+    try #require(containerFD >= 0)
+    defer { close(containerFD) }
+    try NetworkNamespace.run(in: host.path) {
+      let netlink = try RouteNetlink()
+      try netlink.createBridge(name: "nlbr0", mac: MACAddress("02:42:0a:58:00:01")!, mtu: 1500)
+      let bridge = try netlink.linkIndex("nlbr0")
+      try netlink.addAddress(IPNetwork("10.66.2.1/24")!, index: bridge)
+      try netlink.setLink(index: bridge, up: true)
+      try netlink.createVeth(name: "nlv0", peer: "eth0", peerNamespaceFD: containerFD, mtu: 1500)
+      try netlink.attach(index: try netlink.linkIndex("nlv0"), master: bridge, alias: "cnet:test")
+    }
+    try NetworkNamespace.run(in: container.path) {
+      let netlink = try RouteNetlink()
+      let eth0 = try netlink.linkIndex("eth0")
+      try netlink.addAddress(IPNetwork("10.66.2.5/24")!, index: eth0)
+      try netlink.setLink(index: eth0, up: true)
+      try netlink.setLink(index: try netlink.linkIndex("lo"), up: true)
+      try netlink.addRoute(destination: nil, gateway: IPAddress("10.66.2.1"), index: eth0, metric: 100, isIPv6: false)
+    }
+    #expect(try host.run(["cat", "/sys/class/net/nlv0/ifalias"]).stdout == "cnet:test\n")
+    #expect(try host.run(["cat", "/sys/class/net/nlbr0/address"]).stdout == "02:42:0a:58:00:01\n")
+    let route = try container.run(["ip", "-4", "route", "show", "default"]).stdout
+    #expect(route.contains("default via 10.66.2.1 dev eth0") && route.contains("metric 100"), "\(route)")
+    let ping = try host.run(["busybox", "ping", "-c", "1", "-W", "3", "10.66.2.5"], check: false)
+    #expect(ping.status == 0, "\(ping.stdout)")
   }
 }
