@@ -26,7 +26,6 @@ func failure(_ message: String) -> Never {
 
 guard let runDirectory = argument("run-dir"), let writer = argument("writer") else {
   failure("usage: ipam-stress --run-dir DIR --writer N [--subnet CIDR]")
-  exit(2)
 }
 let subnet = IPNetwork(argument("subnet") ?? "10.66.0.0/16")!
 let network = Network(

@@ -94,7 +94,7 @@ struct SetupTeardownTests {
       }
       #expect(fetched.stdout == "hello from the container\n", "port \(hostPort): \(fetched.stderr)")
     }
-    try await waitUntil {
+    await waitUntil {
       _ = try? harness.host.run(["sh", "-c", "echo ping-udp | nc.openbsd -u -w 1 \(gateway) 15353"], check: false)
       return ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").contains("ping-udp")
     }
@@ -130,7 +130,7 @@ struct SetupTeardownTests {
     #expect(clientStatus[network.name]?.dnsSearchDomains == ["dns.podman"])
     for query in [name, alias, "\(name).dns.podman"] {
       var answer = ""
-      try await waitUntil {
+      await waitUntil {
         answer = (try? client.run(["busybox", "nslookup", query, dns], check: false).stdout) ?? ""
         return answer.contains(serverIP)
       }
