@@ -74,6 +74,7 @@ struct NetavarkBackendRootTests {
     }
 
     /// A setup that must succeed; returns its stdout (the status blocks).
+    @discardableResult
     func attach(
       _ container: Container, networks: [String], publish: [String] = [],
       sourceLocation: SourceLocation = #_sourceLocation
