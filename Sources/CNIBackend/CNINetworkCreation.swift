@@ -19,14 +19,7 @@ struct CNINetworkCreation {
   /// The completed network; throws before anything is written.
   func complete(_ request: Network) throws(NetworkError) -> Network {
     var network = request
-    guard network.id.isEmpty else {
-      throw NetworkError(.invalidArgument, "ID can not be set for network create")
-    }
-    let names = Set(existing.map(\.name))
-    if network.name.isEmpty {
-      network.name = NameAllocator.firstFree(prefix: "cni-podman", used: names)
-    }
-    try NameValidation.validateNetworkName(network.name)
+    try NetworkCreationRules.chooseName(&network, existing: existing, prefix: "cni-podman")
     network.id = NetworkID.of(name: network.name)
     if network.driver.isEmpty { network.driver = "bridge" }
     guard Self.drivers.contains(network.driver) else {
@@ -48,13 +41,7 @@ struct CNINetworkCreation {
     }
     try chooseIPAM(&network)
     try chooseInterface(&network)
-
-    let automatic = network.driver == "bridge" && network.ipamDriver == "host-local"
-    var used = SubnetPlanning.subnets(of: existing)
-    // Host addresses matter only for bridges: a macvlan network usually shares its parent's subnet on purpose.
-    if network.driver == "bridge" { used += host.subnets }
-    let allocator = SubnetAllocator(pools: pools)
-    try SubnetPlanning.complete(&network, used: used, automaticSubnets: automatic, allocator: allocator)
+    try NetworkCreationRules.planSubnets(&network, existing: existing, hostSubnets: host.subnets, pools: pools)
 
     if network.internal && network.dnsEnabled {
       warn("dnsname and internal networks are incompatible. dnsname plugin not configured for network \(network.name)")
@@ -82,7 +69,7 @@ struct CNINetworkCreation {
       case ("vlan", "bridge"):
         options["vlan"] = try NetworkCreationRules.vlan(value)
       case ("isolate", "bridge"):
-        guard let flag = Self.parseBool(value) else {
+        guard let flag = NetworkCreationRules.parseBool(value) else {
           throw NetworkError(
             .invalidArgument, "invalid isolate \(NameValidation.displayed(value)): must be true or false")
         }
@@ -139,11 +126,4 @@ struct CNINetworkCreation {
       &network, existing: existing, hostLinks: host.names, bridgePrefix: "cni-podman")
   }
 
-  static func parseBool(_ text: String) -> Bool? {
-    switch text.lowercased() {
-    case "1", "t", "true": true
-    case "0", "f", "false": false
-    default: nil
-    }
-  }
 }

@@ -35,17 +35,10 @@ extension CNINetworkBackend {
   nonisolated func deleteCached(_ attachment: CachedAttachment) async throws {
     do {
       let list = try NetworkConfigList(data: attachment.config)
-      let conf = RuntimeConf(
-        containerID: attachment.containerID, netns: attachment.netns ?? "", ifName: attachment.ifName,
-        args: attachment.cniArgs, capabilityArgs: attachment.capabilityArgs,
-        cacheDirectory: configuration.cacheDirectory)
+      let conf = RuntimeConf(cached: attachment, cacheDirectory: configuration.cacheDirectory)
       guard isStale(attachment) else { return try await runtime.deleteNetworkList(list, conf) }
       let result = try? attachment.result()
-      var addresses = (result?.ips ?? []).filter { ip in
-        ip.interface.map {
-          result?.interfaces.indices.contains($0) == true && result?.interfaces[$0].name == attachment.ifName
-        } ?? true
-      }.compactMap { IPNetwork($0.address) }
+      var addresses = (result?.ips(ofInterface: attachment.ifName) ?? []).compactMap { IPNetwork($0.address) }
       // A setup killed while its first plugin ran has no result: its addresses are still in host-local's
       // reservations, and the plugins' DELs need them (the bridge plugin for its masquerade rules, the firewall
       // plugin for its per-address rules).

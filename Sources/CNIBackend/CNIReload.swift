@@ -8,9 +8,9 @@ import OrderedJSON
 extension CNINetworkBackend {
   public func reload(containers: [String]?) async throws -> [String] {
     let live = runtime.cachedAttachments(containerID: nil).filter { $0.resultJSON != nil && !isStale($0) }
-    let chosen = try ReloadSelection.choose(
+    let chosen = try ContainerSelection.choose(
       containers,
-      among: live.map { (id: $0.containerID, name: $0.cniArgs.first { $0.key == "K8S_POD_NAME" }?.value ?? "") })
+      among: live.map { (id: $0.containerID, name: $0.containerName) })
     var reloaded: [String] = []
     for attachment in live.sorted(by: { ($0.containerID, $0.networkName) < ($1.containerID, $1.networkName) })
     where chosen.contains(attachment.containerID) {
@@ -53,14 +53,10 @@ extension CNINetworkBackend {
   /// The attachment's runtime arguments with its addresses and MAC pinned: DEL releases them, and the ADD that
   /// follows must get the same ones back, not the next free ones.
   static func pinned(_ attachment: CachedAttachment, cacheDirectory: String) -> RuntimeConf {
-    var conf = RuntimeConf(
-      containerID: attachment.containerID, netns: attachment.netns ?? "", ifName: attachment.ifName,
-      args: attachment.cniArgs, capabilityArgs: attachment.capabilityArgs, cacheDirectory: cacheDirectory)
-    conf.netnsIdentity = attachment.netnsIdentity
+    var conf = RuntimeConf(cached: attachment, cacheDirectory: cacheDirectory)
     guard let result = try? attachment.result() else { return conf }
-    let own = result.interfaces.firstIndex { $0.name == attachment.ifName }
-    let addresses = result.ips.filter { $0.interface == nil || $0.interface == own }
-      .map { String($0.address.split(separator: "/")[0]) }
+    let own = result.interfaceIndex(attachment.ifName)
+    let addresses = result.ips(ofInterface: attachment.ifName).map { String($0.address.split(separator: "/")[0]) }
     let hasIPs = conf.args.contains { $0.key == "IP" } || conf.capabilityArgs["ips"] != nil
     if !hasIPs && !addresses.isEmpty {
       if addresses.count == 1 {
@@ -82,16 +78,16 @@ extension CNINetworkBackend {
     var containers: [String: AttachedContainer] = [:]
     for attachment in runtime.cachedAttachments(containerID: nil)
     where attachment.resultJSON != nil && !isStale(attachment) {
-      let name = attachment.cniArgs.first { $0.key == "K8S_POD_NAME" }?.value ?? ""
       var container =
         containers[attachment.containerID]
         ?? AttachedContainer(
-          id: attachment.containerID, name: name, namespacePath: attachment.netns ?? "", networks: [:])
+          id: attachment.containerID, name: attachment.containerName, namespacePath: attachment.netns ?? "",
+          networks: [:])
       var interface = NetInterface()
       if let result = try? attachment.result() {
-        let own = result.interfaces.firstIndex { $0.name == attachment.ifName }
+        let own = result.interfaceIndex(attachment.ifName)
         interface.macAddress = own.flatMap { result.interfaces[$0].mac }.flatMap(MACAddress.init)
-        interface.subnets = result.ips.filter { $0.interface == nil || $0.interface == own }.compactMap {
+        interface.subnets = result.ips(ofInterface: attachment.ifName).compactMap {
           guard let ipnet = IPNetwork($0.address) else { return nil }
           return NetAddress(ipnet: ipnet, gateway: $0.gateway.flatMap(IPAddress.init))
         }

@@ -1,5 +1,6 @@
 import ContainerNetworkCore
 import OrderedJSON
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc
@@ -62,39 +63,13 @@ extension ConfigDirectory {
 
   /// Reads a whole regular file of at most `limit` bytes.
   func readWholeFile(_ path: String, limit: Int, followLinks: Bool = true) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
-    var stamp = FileStamp(stat())
-    return try Self.readRegularFile(fd, limit: limit, stamp: &stamp)
+    try RegularFile.read(path: path, limit: limit, followLinks: followLinks)
   }
 
-  /// Reads the file open at `fd` (a failed open's -1 reports its errno) and closes it.
+  /// Reads the file open at `fd` (a failed open's -1 reports its errno), closes it, and notes its stamp.
   private static func readRegularFile(_ fd: Int32, limit: Int, stamp: inout FileStamp) throws -> [UInt8] {
-    if fd < 0 {
-      throw ReadFailure(description: errno == ELOOP ? "is a symbolic link" : String(cString: strerror(errno)))
-    }
-    defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else { throw ReadFailure(description: String(cString: strerror(errno))) }
+    let (bytes, info) = try RegularFile.read(fd, limit: limit)
     stamp = FileStamp(info)
-    guard (info.st_mode & S_IFMT) == S_IFREG else { throw ReadFailure(description: "not a regular file") }
-    guard Int(info.st_size) <= limit else {
-      throw ReadFailure(description: "file is larger than \(limit / 1024) KiB")
-    }
-    var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-    var offset = 0
-    while offset < bytes.count {
-      let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, $0.count - offset) }
-      if count < 0 {
-        if errno == EINTR { continue }
-        throw ReadFailure(description: String(cString: strerror(errno)))
-      }
-      if count == 0 { break }
-      offset += count
-    }
-    return offset == bytes.count ? bytes : Array(bytes[0..<offset])
-  }
-
-  struct ReadFailure: Error, CustomStringConvertible {
-    var description: String
+    return bytes
   }
 }

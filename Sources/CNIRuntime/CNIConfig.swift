@@ -189,11 +189,8 @@ public struct CNIConfig: Sendable {
     var errors: [CNIError] = []
     for attachment in cachedAttachments(containerID: nil) where attachment.networkName == list.name {
       if valid.contains(GCAttachment(containerID: attachment.containerID, ifName: attachment.ifName)) { continue }
-      let runtime = RuntimeConf(
-        containerID: attachment.containerID, netns: attachment.netns ?? "", ifName: attachment.ifName,
-        args: attachment.cniArgs, capabilityArgs: attachment.capabilityArgs)
       do throws(CNIError) {
-        try await deleteNetworkList(list, runtime)
+        try await deleteNetworkList(list, RuntimeConf(cached: attachment))
       } catch {
         errors.append(error)
       }

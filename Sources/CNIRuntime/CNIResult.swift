@@ -377,3 +377,17 @@ extension CNIResult {
     return .object(item)
   }
 }
+
+extension CNIResult {
+  /// The index of the interface called `name` in ``interfaces``.
+  public func interfaceIndex(_ name: String) -> Int? {
+    interfaces.firstIndex { $0.name == name }
+  }
+
+  /// The addresses of the interface called `name` (with an address that names no interface counting as its, as
+  /// results of single-interface plugins often leave it out).
+  public func ips(ofInterface name: String) -> [IPConfig] {
+    let own = interfaceIndex(name)
+    return ips.filter { $0.interface == nil || $0.interface == own }
+  }
+}

@@ -28,6 +28,11 @@ public struct CachedAttachment: Sendable {
   /// The cache file.
   public var path: String
 
+  /// The container's name, as the runtime passed it in CNI_ARGS (`K8S_POD_NAME`); empty when it passed none.
+  public var containerName: String {
+    cniArgs.first { $0.key == "K8S_POD_NAME" }?.value ?? ""
+  }
+
   /// The spec version of the cached configuration, used for a result without `cniVersion`.
   public var configVersion: String {
     (try? JSONValue.parse(config))?["cniVersion"]?.stringValue ?? "0.1.0"

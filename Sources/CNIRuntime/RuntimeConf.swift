@@ -30,6 +30,14 @@ public struct RuntimeConf: Sendable {
     self.cacheDirectory = cacheDirectory
   }
 
+  /// The arguments a cached attachment was made with, for a later DEL, GC or a repeated ADD of it.
+  public init(cached attachment: CachedAttachment, cacheDirectory: String? = nil) {
+    self.init(
+      containerID: attachment.containerID, netns: attachment.netns ?? "", ifName: attachment.ifName,
+      args: attachment.cniArgs, capabilityArgs: attachment.capabilityArgs, cacheDirectory: cacheDirectory)
+    netnsIdentity = attachment.netnsIdentity
+  }
+
   /// The CNI_ARGS text: `K=V` pairs joined with `;`.
   ///
   /// Keys or values containing `=` or `;` would be split differently by the plugin, so they are refused.

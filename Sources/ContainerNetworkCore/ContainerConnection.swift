@@ -4,7 +4,7 @@ extension ContainerNetwork {
   /// The container named by `nameOrID`: an ID, a unique ID prefix, or the name its setup recorded.
   public func attachedContainer(_ nameOrID: String) async throws -> AttachedContainer {
     let containers = try await attachedContainers()
-    let chosen = try ReloadSelection.choose([nameOrID], among: containers.map { (id: $0.id, name: $0.name) })
+    let chosen = try ContainerSelection.choose([nameOrID], among: containers.map { (id: $0.id, name: $0.name) })
     return containers.first { chosen.contains($0.id) }!
   }
 

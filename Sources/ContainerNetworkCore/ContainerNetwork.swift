@@ -90,8 +90,9 @@ public struct NamedInterface: Hashable, Sendable {
   }
 }
 
-/// Which containers a reload means, from what the caller gave: IDs or names, matched as Podman matches them.
-public enum ReloadSelection {
+/// Which containers a caller means (reload, connect, disconnect): IDs, unique ID prefixes or names, as Podman
+/// matches them.
+public enum ContainerSelection {
   /// The IDs `requested` names among `known` (all of them when nil); a name or ID that matches none is an error.
   public static func choose(
     _ requested: [String]?, among known: [(id: String, name: String)]

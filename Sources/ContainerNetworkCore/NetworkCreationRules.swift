@@ -1,3 +1,5 @@
+import NetworkAddress
+
 /// Create-time rules that every backend applies the same way (Podman keeps them in `libnetwork/internal/util` for
 /// its CNI and netavark backends alike).
 public enum NetworkCreationRules {
@@ -43,6 +45,38 @@ public enum NetworkCreationRules {
     try NameValidation.validateInterfaceName(network.networkInterface)
     guard hostLinks.contains(network.networkInterface) else {
       throw NetworkError(.invalidArgument, "parent interface \(network.networkInterface) does not exist on the host")
+    }
+  }
+
+  /// Checks that the request sets no ID, and names an unnamed network with the first free `<prefix>N`.
+  public static func chooseName(_ network: inout Network, existing: [Network], prefix: String) throws(NetworkError) {
+    guard network.id.isEmpty else {
+      throw NetworkError(.invalidArgument, "ID can not be set for network create")
+    }
+    if network.name.isEmpty {
+      network.name = NameAllocator.firstFree(prefix: prefix, used: Set(existing.map(\.name)))
+    }
+    try NameValidation.validateNetworkName(network.name)
+  }
+
+  /// Completes the subnets: automatic ones for a bridge with host-local IPAM, none overlapping another network's
+  /// or, for a bridge, an address of the host (a macvlan network usually shares its parent's subnet on purpose).
+  public static func planSubnets(
+    _ network: inout Network, existing: [Network], hostSubnets: [IPNetwork], pools: [SubnetPool]
+  ) throws(NetworkError) {
+    let automatic = network.driver == "bridge" && network.ipamDriver == "host-local"
+    var used = SubnetPlanning.subnets(of: existing)
+    if network.driver == "bridge" { used += hostSubnets }
+    try SubnetPlanning.complete(
+      &network, used: used, automaticSubnets: automatic, allocator: SubnetAllocator(pools: pools))
+  }
+
+  /// A boolean option as Go's `strconv.ParseBool` reads it, which is how Podman reads them: nil for anything else.
+  public static func parseBool(_ text: String) -> Bool? {
+    switch text {
+    case "1", "t", "T", "TRUE", "true", "True": true
+    case "0", "f", "F", "FALSE", "false", "False": false
+    default: nil
     }
   }
 }

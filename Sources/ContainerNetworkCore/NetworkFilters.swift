@@ -23,7 +23,7 @@ public struct NetworkFilters: Hashable, Sendable {
         .invalidArgument,
         "invalid filter \"\(key)\": supported filters are dangling, driver, id, label, label!, name, until")
     }
-    for value in values["dangling"] ?? [] where Self.parseBool(value) == nil {
+    for value in values["dangling"] ?? [] where NetworkCreationRules.parseBool(value) == nil {
       throw NetworkError(
         .invalidArgument, "invalid filter dangling=\(NameValidation.displayed(value)): expected true or false")
     }
@@ -62,14 +62,6 @@ public struct NetworkFilters: Hashable, Sendable {
   /// Whether matching needs to know which networks containers use (the `dangling` filter).
   public var needsUsage: Bool { values["dangling"] != nil }
 
-  static func parseBool(_ text: String) -> Bool? {
-    switch text.lowercased() {
-    case "1", "true": true
-    case "0", "false": false
-    default: nil
-    }
-  }
-
   /// Whether `network` passes every filter; `now` anchors durations in `until`, and `inUse` tells whether a live
   /// container uses the network (for `dangling`; a network counts as unused when it is not given).
   public func matches(_ network: Network, now: Timestamp = .now(), inUse: Bool = false) -> Bool {
@@ -92,7 +84,7 @@ public struct NetworkFilters: Hashable, Sendable {
           guard let limit = FilterTime.parse(value, now: now), let created = network.created else { return false }
           return created < limit
         case "dangling":
-          return Self.parseBool(value) == !inUse
+          return NetworkCreationRules.parseBool(value) == !inUse
         default:
           return false
         }

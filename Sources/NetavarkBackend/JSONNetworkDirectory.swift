@@ -79,7 +79,8 @@ struct JSONNetworkDirectory: Sendable {
   }
 
   func load(_ file: String, fileName: String) throws -> Network {
-    let bytes = try readFile(file)
+    // A symbolic link could lead outside the directory: only files that live in it are networks.
+    let bytes = try RegularFile.read(path: file, limit: Self.maximumFileSize, followLinks: false)
     let network: Network
     do {
       network = try JSONDecoder().decode(Network.self, from: Data(bytes))
@@ -88,28 +89,6 @@ struct JSONNetworkDirectory: Sendable {
     }
     try Self.validate(network, fileName: fileName)
     return network
-  }
-
-  private func readFile(_ file: String) throws -> [UInt8] {
-    let fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-    guard fd >= 0 else { throw InvalidFile(description: String(cString: strerror(errno))) }
-    defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-      throw InvalidFile(description: "not a regular file")
-    }
-    guard info.st_size <= Self.maximumFileSize else {
-      throw InvalidFile(description: "larger than \(Self.maximumFileSize / 1024) KiB")
-    }
-    var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-    var total = 0
-    while total < bytes.count {
-      let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
-      if count < 0 && errno == EINTR { continue }
-      guard count > 0 else { break }
-      total += count
-    }
-    return Array(bytes.prefix(total))
   }
 
   /// Podman's checks when it loads a network file (`libnetwork/netavark/config.go`, `loadNetworks`).

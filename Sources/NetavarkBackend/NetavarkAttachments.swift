@@ -190,12 +190,12 @@ extension NetavarkNetworkBackend {
       for id in try ipam.containerIDs() {
         if let record = try ipam.record(containerID: id) { records.append(record) }
       }
-      let chosen = try ReloadSelection.choose(
+      let chosen = try ContainerSelection.choose(
         containers, among: records.map { (id: $0.containerID, name: $0.containerName) })
       var reloaded: [String] = []
       for record in records where chosen.contains(record.containerID) {
         // A container that died is gc's, not reload's.
-        guard !namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity) else { continue }
+        guard !isStale(record) else { continue }
         var contract = try contract(from: record)
         // The same MAC as before, even where netavark chose it: the container's neighbours keep their caches.
         for index in contract.options.networks.indices where contract.options.networks[index].options.staticMAC == nil {
@@ -274,6 +274,11 @@ extension NetavarkNetworkBackend {
 
   // MARK: Stale attachments
 
+  /// Whether the container of `record` died without a teardown: its namespace is gone or replaced.
+  nonisolated func isStale(_ record: ContainerRecord) -> Bool {
+    namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity)
+  }
+
   /// The containers attached to `network`, split into live ones and stale ones (see ``collectGarbage(dryRun:)``).
   func users(of network: String) throws(NetworkError) -> (live: [String], stale: [StaleAttachment]) {
     let ipam = try ipam()
@@ -281,7 +286,7 @@ extension NetavarkNetworkBackend {
     var stale: [StaleAttachment] = []
     for user in try ipam.containers(on: network) {
       guard let record = try ipam.record(containerID: user, networks: [network]) else { continue }
-      if namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity) {
+      if isStale(record) {
         stale.append(StaleAttachment(containerID: user, network: network, namespacePath: record.namespacePath))
       } else {
         live.append(user)
@@ -304,7 +309,7 @@ extension NetavarkNetworkBackend {
       var found: [StaleAttachment] = []
       for id in try ipam.containerIDs() {
         guard let record = try ipam.record(containerID: id),
-          namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity)
+          isStale(record)
         else { continue }
         found += record.networks.keys.sorted().map {
           StaleAttachment(containerID: id, network: $0, namespacePath: record.namespacePath)
@@ -328,7 +333,7 @@ extension NetavarkNetworkBackend {
   func releaseStaleHolders(of request: [NamedPerNetworkOptions], containerID: String) async throws {
     let ipam = try ipam()
     if let own = try ipam.record(containerID: containerID),
-      namespaces.isStale(own.namespacePath, recorded: own.namespaceIdentity)
+      isStale(own)
     {
       try await teardownLocked(namespacePath: own.namespacePath, options: NetworkOptions(containerID: containerID))
     }
@@ -337,7 +342,7 @@ extension NetavarkNetworkBackend {
       let holders = Set(entry.options.staticIPs.compactMap { held[$0] })
       for holder in holders.sorted() {
         guard let record = try ipam.record(containerID: holder),
-          namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity)
+          isStale(record)
         else { continue }
         configuration.logger.info(
           "tearing down container \(holder), which died without a teardown and still holds an address on \(entry.name)")
@@ -353,7 +358,7 @@ extension NetavarkNetworkBackend {
     var containers: [AttachedContainer] = []
     for id in try ipam.containerIDs() {
       guard let record = try ipam.record(containerID: id),
-        !namespaces.isStale(record.namespacePath, recorded: record.namespaceIdentity)
+        !isStale(record)
       else { continue }
       let request = try contract(from: record)
       var networks: [String: NamedInterface] = [:]

@@ -16,13 +16,7 @@ struct NetavarkNetworkCreation {
 
   func complete(_ request: Network) throws(NetworkError) -> Network {
     var network = request
-    guard network.id.isEmpty else {
-      throw NetworkError(.invalidArgument, "ID can not be set for network create")
-    }
-    if network.name.isEmpty {
-      network.name = NameAllocator.firstFree(prefix: "podman", used: Set(existing.map(\.name)))
-    }
-    try NameValidation.validateNetworkName(network.name)
+    try NetworkCreationRules.chooseName(&network, existing: existing, prefix: "podman")
     network.id = Self.randomID()
     if network.driver.isEmpty { network.driver = "bridge" }
     guard Self.drivers.contains(network.driver) else {
@@ -38,11 +32,7 @@ struct NetavarkNetworkCreation {
     }
     try chooseIPAM(&network)
     try chooseInterface(&network)
-    let automatic = network.driver == "bridge" && network.ipamDriver == "host-local"
-    var used = SubnetPlanning.subnets(of: existing)
-    if network.driver == "bridge" { used += host.subnets }
-    try SubnetPlanning.complete(
-      &network, used: used, automaticSubnets: automatic, allocator: SubnetAllocator(pools: pools))
+    try NetworkCreationRules.planSubnets(&network, existing: existing, hostSubnets: host.subnets, pools: pools)
     // netavark serves DNS on the bridge's gateway address, internal networks included, so they keep a gateway.
     for index in network.subnets.indices where network.subnets[index].gateway == nil {
       network.subnets[index].gateway = network.subnets[index].subnet.firstHost
@@ -87,10 +77,10 @@ struct NetavarkNetworkCreation {
       case ("vlan", "bridge"):
         options["vlan"] = try NetworkCreationRules.vlan(value)
       case ("isolate", "bridge"):
-        switch value.lowercased() {
-        case "1", "t", "true": options["isolate"] = "true"
-        case "0", "f", "false": break
-        case "strict":
+        switch NetworkCreationRules.parseBool(value) {
+        case true?: options["isolate"] = "true"
+        case false?: break
+        case nil where value == "strict":
           throw NetworkError(
             .notSupported, "unsupported bridge network option isolate=strict: netavark 1.4 has only isolate=true")
         default:
