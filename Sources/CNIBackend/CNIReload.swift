@@ -7,6 +7,11 @@ import OrderedJSON
 /// Reload: every live attachment run again, DEL then ADD, with the addresses and MAC its first ADD got.
 extension CNINetworkBackend {
   public func reload(containers: [String]?) async throws -> [String] {
+    // Under cni.lock, as every other plugin run: a setup or teardown at the same time races on the same rules.
+    try await withLock { try await reloadLocked(containers: containers) }
+  }
+
+  private func reloadLocked(containers: [String]?) async throws -> [String] {
     let live = runtime.cachedAttachments(containerID: nil).filter { $0.resultJSON != nil && !isStale($0) }
     let chosen = try ContainerSelection.choose(
       containers,

@@ -18,11 +18,22 @@ extension CNINetworkBackend {
     var plan = try prepare(namespacePath: namespacePath, options: options)
     let identity = namespaces.identity(of: namespacePath)
     for index in plan.indices { plan[index].runtime.netnsIdentity = identity }
+    let present = try await inNamespace
+    // Podman holds cni.lock for the whole of a setup: plugins of two setups at once race on what they share on the
+    // host (the firewall plugin creating CNI-FORWARD fails with "File exists" when another one just did).
+    return try await withLock { [plan] in
+      try await attach(plan, present: present, namespacePath: namespacePath, containerID: options.containerID)
+    }
+  }
+
+  /// The locked part of a setup: stale holders released, existing attachments refused, then every plugin chain.
+  private func attach(_ plan: [Attachment], present: [String], namespacePath: String, containerID: String)
+    async throws -> [String: StatusBlock]
+  {
     try await releaseStaleHolders(of: plan)
     // A rollback runs DEL, and DEL removes whatever the names designate: it must never meet an attachment this call
     // did not make. So an existing one is refused before any plugin runs, never attached over.
-    try await refuseExistingAttachments(plan, containerID: options.containerID)
-    let present = try await inNamespace
+    try await refuseExistingAttachments(plan, containerID: containerID)
     if let interface = present.first {
       throw NetworkError(
         .alreadyExists,
@@ -47,7 +58,7 @@ extension CNINetworkBackend {
         let cancelled = (error as? CNIError)?.kind == .cancelled
         var message =
           cancelled
-          ? "setup of container \(options.containerID) was cancelled on network \(attachment.network.name) and rolled back"
+          ? "setup of container \(containerID) was cancelled on network \(attachment.network.name) and rolled back"
           : "setting up network \(attachment.network.name): \(error)"
         for failure in rollbackFailures {
           message += "; rolling back network \(failure.network) failed: \(failure.error)"

@@ -95,7 +95,8 @@ struct MultiProcessTests {
     Self.expectSucceededOrClearError(first)
     #expect(first[0..<4].allSatisfy { $0.status == 0 })
     #expect(first[4..<6].filter { $0.status == 0 }.count == 1, "exactly one create of the same name wins")
-    #expect(first[6..<10].allSatisfy { $0.status == 0 })
+    #expect(
+      first[6..<10].allSatisfy { $0.status == 0 }, "\(first[6..<10].filter { $0.status != 0 }.map(\.stderr))")
     let ips = first[6..<10].compactMap { outcome -> String? in
       guard let range = outcome.stdout.range(of: #""ipnet": "[^"]*""#, options: .regularExpression) else { return nil }
       return String(outcome.stdout[range])
