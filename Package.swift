@@ -30,6 +30,7 @@ let package = Package(
     .library(name: "NetavarkBackend", targets: ["NetavarkBackend"]),
     .library(name: "NetworkIPAM", targets: ["NetworkIPAM"]),
     .library(name: "NetworkNetlink", targets: ["NetworkNetlink"]),
+    .library(name: "NativeDataplane", targets: ["NativeDataplane"]),
     .executable(name: "cnet", targets: ["cnet"]),
   ],
   dependencies: [
@@ -77,7 +78,18 @@ let package = Package(
     ),
     // rtnetlink from Swift: messages with nested attributes, a socket protocol (the Linux one and test fakes), and
     // link, address and route requests. No dependency on the network model.
-    .target(name: "NetworkNetlink", dependencies: ["NetworkAddress"], swiftSettings: swiftSettings),
+    .target(
+      name: "NetworkNetlink", dependencies: ["CNetShim", "NetworkAddress", "SystemSupport"],
+      swiftSettings: swiftSettings),
+    // The in-process dataplane: netavark's contract carried out over netlink (bridge, macvlan, routes).
+    .target(
+      name: "NativeDataplane",
+      dependencies: [
+        "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkNamespace", "NetworkNetlink",
+        "SystemSupport", .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: swiftSettings
+    ),
     // Create, enter (on a dedicated OS thread) and remove network namespaces.
     .target(
       name: "NetworkNamespace",
@@ -117,7 +129,8 @@ let package = Package(
     .target(
       name: "NetworkBackendFactory",
       dependencies: [
-        "CNIBackend", "CNIRuntime", "ContainerNetworkCore", "ContainersConf", "NetavarkBackend", "NetworkAddress",
+        "CNIBackend", "CNIRuntime", "ContainerNetworkCore", "ContainersConf", "NativeDataplane", "NetavarkBackend",
+        "NetworkAddress",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings

@@ -23,6 +23,8 @@ struct AttachmentSettings: Equatable, Sendable {
   var containerName: String?
   var network: [String] = []
   var publish: [String] = []
+  /// Teardown only: the caller deletes the namespace next (``NetworkOptions/namespaceWillBeRemoved``).
+  var namespaceWillBeRemoved = false
 
   /// Network options with interface names assigned eth0, eth1, … in the order the networks were given.
   func networkOptions(defaultNetwork: String?) throws -> NetworkOptions {
@@ -38,6 +40,7 @@ struct AttachmentSettings: Equatable, Sendable {
     guard !options.networks.isEmpty else { throw NetworkError(.invalidArgument, "must specify at least one network") }
     SetupValidation.assignDefaultInterfaceNames(&options.networks)
     options.portMappings = try publish.map { try PublishSpec.parse($0) }
+    options.namespaceWillBeRemoved = namespaceWillBeRemoved
     return options
   }
 }
@@ -51,10 +54,14 @@ protocol AttachmentCommand: AsyncParsableCommand {
 }
 
 extension AttachmentCommand {
+  /// What the command line says, as the fast parser would read it.
+  var invocation: AttachmentInvocation {
+    AttachmentInvocation(
+      kind: Self.kind, global: global.settings, attachment: attachment.settings, namespacePath: namespacePath)
+  }
+
   func run() async throws {
-    try await AttachmentInvocation(
-      kind: Self.kind, global: global.settings, attachment: attachment.settings, namespacePath: namespacePath
-    ).run()
+    try await invocation.run()
   }
 }
 
@@ -75,7 +82,18 @@ struct Teardown: AttachmentCommand {
 
   @OptionGroup var global: GlobalOptions
   @OptionGroup var attachment: AttachmentOptions
+  @Flag(
+    name: .customLong(AttachmentInvocation.namespaceWillBeRemovedFlag),
+    help: "The namespace is deleted right after: the native backend then only takes the host link down.")
+  var namespaceWillBeRemoved = false
   @Argument(help: "Path of the network namespace, e.g. /run/netns/c1.") var namespacePath: String
+
+  var invocation: AttachmentInvocation {
+    var settings = attachment.settings
+    settings.namespaceWillBeRemoved = namespaceWillBeRemoved
+    return AttachmentInvocation(
+      kind: Self.kind, global: global.settings, attachment: settings, namespacePath: namespacePath)
+  }
 }
 
 /// One `cnet setup` or `cnet teardown`, and the parser that reads the common spellings of them without
@@ -100,6 +118,9 @@ struct AttachmentInvocation: Equatable, Sendable {
   /// Where a flag's value goes: the flag table (``CommandFlag``).
   typealias Slot = CommandFlag
 
+  /// Teardown's one flag without a value, read here too: the engine that deletes the namespace gives it every time.
+  static let namespaceWillBeRemovedFlag = "netns-will-be-removed"
+
   /// The invocation `arguments` (without the program name) spell, or nil when ArgumentParser must read them.
   static func parse(_ arguments: [String]) -> AttachmentInvocation? {
     var kind: Kind?
@@ -109,6 +130,7 @@ struct AttachmentInvocation: Equatable, Sendable {
     var network: [String] = []
     var publish: [String] = []
     var paths: [String] = []
+    var namespaceWillBeRemoved = false
     var seen: UInt32 = 0  // one bit per single-valued slot given
     var index = 0
     while index < arguments.count {
@@ -121,6 +143,10 @@ struct AttachmentInvocation: Equatable, Sendable {
         } else {
           paths.append(argument)
         }
+        continue
+      }
+      if argument == "--" + namespaceWillBeRemovedFlag && kind == .teardown && !namespaceWillBeRemoved {
+        namespaceWillBeRemoved = true
         continue
       }
       var name = argument
@@ -157,7 +183,8 @@ struct AttachmentInvocation: Equatable, Sendable {
     return AttachmentInvocation(
       kind: kind, global: global,
       attachment: AttachmentSettings(
-        containerID: containerID, containerName: containerName, network: network, publish: publish),
+        containerID: containerID, containerName: containerName, network: network, publish: publish,
+        namespaceWillBeRemoved: namespaceWillBeRemoved),
       namespacePath: paths[0])
   }
 

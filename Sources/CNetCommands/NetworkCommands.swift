@@ -20,7 +20,11 @@ struct Create: AsyncParsableCommand {
   @Option(help: "Upstream DNS server for the network's containers; repeat, or a comma list (netavark backend).")
   var dns: [String] = []
   @Option(help: "KEY=VALUE label; repeat for several.") var label: [String] = []
-  @Option(name: [.short, .customLong("opt")], help: "KEY=VALUE driver option (mtu, vlan, isolate, mode, parent).")
+  @Option(help: "DESTINATION,GATEWAY[,METRIC] static route for the containers; repeat for several (native backend).")
+  var route: [String] = []
+  @Option(
+    name: [.short, .customLong("opt")],
+    help: "KEY=VALUE driver option (mtu, vlan, isolate, mode, parent, metric, no_default_route, vrf).")
   var opt: [String] = []
   @Option(name: .customLong("interface-name"), help: "Bridge name, or parent for macvlan/ipvlan.")
   var interfaceName: String?
@@ -54,6 +58,7 @@ struct Create: AsyncParsableCommand {
       network.subnets.append(entry)
     }
     network.networkDNSServers = try DNSServerList.parse(dns)
+    network.routes = try route.map { text throws(NetworkError) in try RouteValidation.parse(text) }
     network.labels = try keyValues(label, what: "label")
     network.options = try keyValues(opt, what: "option")
     let created = try await global.makeBackend().create(network, options: CreateOptions(returnExisting: ignore))

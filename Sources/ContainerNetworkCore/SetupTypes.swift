@@ -10,6 +10,10 @@ public struct NetworkOptions: Hashable, Sendable, Codable {
   public var networks: [NamedPerNetworkOptions]
   /// DNS servers the container should use instead of the network's.
   public var dnsServers: [String]
+  /// For a teardown: the caller deletes the network namespace right afterwards, which removes the container's
+  /// interfaces with it, so a dataplane may skip deleting them (the native one then only takes its host link down).
+  /// Not part of the JSON.
+  public var namespaceWillBeRemoved = false
 
   public init(
     containerID: String, containerName: String = "", portMappings: [PortMapping] = [],

@@ -100,7 +100,9 @@ extension NetavarkNetworkBackend {
     let ipam = try ipam()
     let names = options.networks.isEmpty ? nil : try options.networks.map { try lookupName($0.name) }
     guard let record = try ipam.record(containerID: options.containerID, networks: names) else { return }
-    let contract = try contract(from: record)
+    var recorded = try contract(from: record)
+    recorded.options.namespaceWillBeRemoved = options.namespaceWillBeRemoved
+    let contract = recorded
     let request = contract.options
     var failure: (any Error)?
     do {
@@ -109,7 +111,10 @@ extension NetavarkNetworkBackend {
       // container interface it cannot delete, before the container's firewall rules; stand-ins of the interfaces
       // let it reach them.
       let recorded = record.namespacePath == namespacePath ? record.namespaceIdentity : nil
-      if namespaces.isStale(namespacePath, recorded: recorded) {
+      if namespaces.isStale(namespacePath, recorded: recorded) && dataplane.tearsDownWithoutNamespace {
+        // The path may hold a newcomer's namespace: the dataplane is given none, and works on the host side only.
+        try await dataplane.teardown(namespacePath: "", request: contract)
+      } else if namespaces.isStale(namespacePath, recorded: recorded) {
         try await namespaces.withStandIn(
           interfaces: request.networks.map { StandInInterface(name: $0.options.interfaceName) },
           under: configuration.runDirectory
@@ -252,6 +257,7 @@ extension NetavarkNetworkBackend {
     }
     try directory.remove(network.name)
     try ipam().forget(network: network.name)
+    try await dataplane.removeNetwork(network)
   }
 
   public func prune(filters: NetworkFilters) async throws -> [String] {
@@ -266,6 +272,7 @@ extension NetavarkNetworkBackend {
         for user in users.stale { try await tearDownLocked(user.containerID, on: network.name) }
         try directory.remove(network.name)
         try ipam.forget(network: network.name)
+        try await dataplane.removeNetwork(network)
         removed.append(network.name)
       }
       return removed

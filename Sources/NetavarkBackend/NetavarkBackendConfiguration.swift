@@ -22,6 +22,8 @@ public struct NetavarkBackendConfiguration: Sendable {
   public var defaultSubnet: IPNetwork
   public var subnetPools: [SubnetPool]
   public var logger: Logger
+  /// What ``NetworkInfo`` calls the backend: `netavark`, or `native` with the in-process dataplane.
+  public var backendName = "netavark"
   /// The dataplane; nil runs the real netavark at ``netavarkPath``.
   public var dataplane: (any NetavarkDataplane)?
   /// How container namespaces are checked; nil uses the real ones.

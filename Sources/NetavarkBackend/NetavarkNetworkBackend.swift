@@ -114,7 +114,9 @@ public actor NetavarkNetworkBackend {
         throw NetworkError.networkExists(request.name)
       }
       let host = try HostInterfaces.read(namespacePath: configuration.hostNamespacePath)
-      let creation = NetavarkNetworkCreation(existing: existing, host: host, pools: configuration.subnetPools)
+      let creation = NetavarkNetworkCreation(
+        existing: existing, host: host, pools: configuration.subnetPools,
+        podman5Options: dataplane.doesPodman5Options)
       let network = try creation.complete(request)
       let path = "\(configuration.configDirectory)/\(network.name).json"
       // A file of that name that loading skipped is the user's to fix, not ours to overwrite.
@@ -169,7 +171,7 @@ public actor NetavarkNetworkBackend {
       NetworkInfo.Program(name: name, path: access(path, X_OK) == 0 ? path : nil, version: nil)
     }
     return NetworkInfo(
-      backend: "netavark",
+      backend: configuration.backendName,
       directories: [
         "config": [configuration.configDirectory], "run": [configuration.runDirectory],
         "host-netns": configuration.hostNamespacePath.map { [$0] } ?? [],

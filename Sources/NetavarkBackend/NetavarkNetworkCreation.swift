@@ -13,6 +13,9 @@ struct NetavarkNetworkCreation {
   var existing: [Network]
   var host: HostInterfaces
   var pools: [SubnetPool]
+  /// The dataplane does Podman 5's options that netavark 1.4 lacks (routes, `no_default_route`, `vrf`): the native
+  /// one does.
+  var podman5Options = false
 
   func complete(_ request: Network) throws(NetworkError) -> Network {
     var network = request
@@ -26,9 +29,11 @@ struct NetavarkNetworkCreation {
     try applyOptions(&network)
     if !network.routes.isEmpty {
       try RouteValidation.validate(network.routes)
-      throw NetworkError(
-        .notSupported,
-        "unsupported \(network.driver) network option routes: netavark 1.4 cannot add routes; use the native backend")
+      if !podman5Options {
+        throw NetworkError(
+          .notSupported,
+          "unsupported \(network.driver) network option routes: netavark 1.4 cannot add routes; use the native backend")
+      }
     }
     try chooseIPAM(&network)
     try chooseInterface(&network)
@@ -74,6 +79,16 @@ struct NetavarkNetworkCreation {
             .invalidArgument, "invalid metric \(NameValidation.displayed(value)): must be an integer >= 0")
         }
         options["metric"] = String(metric)
+      case ("no_default_route", _) where podman5Options:
+        // netavark (Rust) reads only "true" and "false"; Podman turns Go's other spellings into those.
+        guard let flag = NetworkCreationRules.parseBool(value) else {
+          throw NetworkError(
+            .invalidArgument, "invalid no_default_route \(NameValidation.displayed(value)): must be true or false")
+        }
+        options["no_default_route"] = String(flag)
+      case ("vrf", "bridge") where podman5Options:
+        guard !value.isEmpty else { throw NetworkError(.invalidArgument, "invalid vrf name") }
+        options["vrf"] = value
       case ("vlan", "bridge"):
         options["vlan"] = try NetworkCreationRules.vlan(value)
       case ("isolate", "bridge"):

@@ -68,4 +68,24 @@ public protocol NetavarkDataplane: Sendable {
 
   /// Tells the network's DNS server about a changed list of upstream servers (`netavark update`).
   func updateDNSServers(network: String, servers: [String]) async throws
+
+  /// Removes what the network left on the host once its definition is gone (`network rm`, `prune`): a dataplane
+  /// that keeps a bridge between containers deletes it here.
+  func removeNetwork(_ network: Network) async throws
+
+  /// Whether it sets up Podman 5's options that netavark 1.4 lacks: routes, `no_default_route`, `vrf`.
+  var doesPodman5Options: Bool { get }
+
+  /// Whether a teardown can do without the container's namespace (given as an empty path when it is gone or
+  /// replaced), working on the host side only; netavark cannot, and is given a stand-in namespace instead.
+  var tearsDownWithoutNamespace: Bool { get }
+}
+
+extension NetavarkDataplane {
+  /// netavark deletes a bridge with its last container, so there is nothing left to remove.
+  public func removeNetwork(_ network: Network) async throws {}
+
+  public var doesPodman5Options: Bool { false }
+
+  public var tearsDownWithoutNamespace: Bool { false }
 }

@@ -1,6 +1,7 @@
 import CNIBackend
 import CNIRuntime
 import ContainerNetworkCore
+import NativeDataplane
 import NetavarkBackend
 
 #if canImport(Glibc)
@@ -19,6 +20,8 @@ public enum NetworkBackendFactory {
       return CNINetworkBackend(configuration: cniConfiguration(settings))
     case .netavark:
       return NetavarkNetworkBackend(configuration: netavarkConfiguration(settings))
+    case .native:
+      return NetavarkNetworkBackend(configuration: nativeConfiguration(settings))
     }
   }
 
@@ -39,6 +42,23 @@ public enum NetworkBackendFactory {
     configuration.configurationFiles = settings.configFiles
     configuration.settingOrigins = settings.origins
     return configuration
+  }
+
+  /// The native backend's configuration for `settings`: the netavark backend's store and IPAM, with the in-process
+  /// dataplane in place of the netavark program.
+  public static func nativeConfiguration(_ settings: NetworkSettings) -> NetavarkBackendConfiguration {
+    var configuration = netavarkConfiguration(settings)
+    configuration.backendName = "native"
+    configuration.dataplane = NativeDataplane(
+      configuration: NativeDataplaneConfiguration(
+        stateDirectory: nativeStateDirectory(runDirectory: settings.runDirectory),
+        hostNamespacePath: settings.hostNamespacePath, logger: settings.logger))
+    return configuration
+  }
+
+  /// Where the native dataplane keeps its state files, under the run directory (netavark's `--config`).
+  public static func nativeStateDirectory(runDirectory: String) -> String {
+    "\(runDirectory)/cnet-native"
   }
 
   /// The CNI backend's configuration for `settings`.

@@ -10,7 +10,7 @@ import NetworkAddress
 public struct NetworkSettings: Sendable {
   /// The backends a setting can name.
   public enum Backend: String, Sendable, CaseIterable {
-    case cni, netavark
+    case cni, netavark, native
   }
 
   public var backend: Backend = .cni
@@ -50,7 +50,7 @@ public struct NetworkSettings: Sendable {
   public static func defaultConfigDirectory(for backend: Backend) -> String {
     switch backend {
     case .cni: CNIBackendConfiguration.defaultConfigDirectory
-    case .netavark: "/etc/containers/networks"
+    case .netavark, .native: "/etc/containers/networks"
     }
   }
 

@@ -45,7 +45,8 @@ extension NetworkSettings {
     configFiles = conf.files
     if let value = conf.networkBackend {
       guard let backend = Backend(rawValue: value) else {
-        throw NetworkError(.invalidArgument, "containers.conf: unknown network_backend \(value): use cni or netavark")
+        throw NetworkError(
+          .invalidArgument, "containers.conf: unknown network_backend \(value): use cni, netavark or native")
       }
       set(\.backend, to: backend, setting: .networkBackend, from: "containers.conf")
     }
@@ -73,7 +74,7 @@ extension NetworkSettings {
     }
     if let text = value("CNET_BACKEND") {
       guard let backend = Backend(rawValue: text) else {
-        throw NetworkError(.invalidArgument, "CNET_BACKEND: unknown backend \(text): use cni or netavark")
+        throw NetworkError(.invalidArgument, "CNET_BACKEND: unknown backend \(text): use cni, netavark or native")
       }
       set(\.backend, to: backend, setting: .networkBackend, from: "CNET_BACKEND")
     }

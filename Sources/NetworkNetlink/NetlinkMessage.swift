@@ -55,6 +55,8 @@ public enum Netlink {
     public static let replace: UInt16 = 0x100
     public static let excl: UInt16 = 0x200
     public static let create: UInt16 = 0x400
+    /// `NLM_F_DUMP` (`NLM_F_ROOT | NLM_F_MATCH`).
+    public static let dump: UInt16 = 0x300
   }
 
   public enum MessageType {
@@ -65,6 +67,19 @@ public enum Netlink {
     public static let getLink: UInt16 = 18
     public static let newAddress: UInt16 = 20
     public static let newRoute: UInt16 = 24
+    public static let getRoute: UInt16 = 26
+  }
+  /// `IFLA_*` link attributes used here.
+  public enum Link {
+    public static let address: UInt16 = 1
+    public static let name: UInt16 = 3
+    public static let mtu: UInt16 = 4
+    public static let parent: UInt16 = 5  // IFLA_LINK
+    public static let master: UInt16 = 10
+    public static let info: UInt16 = 18
+    public static let alias: UInt16 = 20
+    public static let afSpec: UInt16 = 26
+    public static let namespaceFD: UInt16 = 28
   }
 
   /// `NLA_F_NESTED`: the kernel's strict parser wants it on nested attributes.

@@ -48,15 +48,21 @@ public struct NetlinkReply: Sendable, Hashable {
 
   /// The attributes after a fixed family header of `headerLength` bytes, by type (nested flag cleared).
   public func attributes(afterHeader headerLength: Int) -> [UInt16: ArraySlice<UInt8>] {
+    Self.attributes(in: payload.dropFirst((headerLength + 3) & ~3))
+  }
+
+  /// The attributes in `bytes` (a message's tail, or a nested attribute's payload), by type (nested flag cleared).
+  public static func attributes(in bytes: ArraySlice<UInt8>) -> [UInt16: ArraySlice<UInt8>] {
     var found: [UInt16: ArraySlice<UInt8>] = [:]
-    var offset = payload.startIndex + ((headerLength + 3) & ~3)
-    while payload.endIndex - offset >= 4 {
-      let length = Int(Netlink.readLE16(payload, at: offset - payload.startIndex))
-      let kind = Netlink.readLE16(payload, at: offset - payload.startIndex + 2) & 0x3fff
-      guard length >= 4, offset + length <= payload.endIndex else { break }
-      found[kind] = payload[offset + 4..<offset + length]
+    var offset = bytes.startIndex
+    while bytes.endIndex - offset >= 4 {
+      let length = Int(Netlink.readLE16(bytes, at: offset - bytes.startIndex))
+      let kind = Netlink.readLE16(bytes, at: offset - bytes.startIndex + 2) & 0x3fff
+      guard length >= 4, offset + length <= bytes.endIndex else { break }
+      found[kind] = bytes[offset + 4..<offset + length]
       offset += (length + 3) & ~3
     }
     return found
   }
+
 }

@@ -42,9 +42,19 @@ public final class LinuxNetlinkSocket: NetlinkSocket {
   private let fd: Int32
   private var buffer = [UInt8](repeating: 0, count: 32 * 1024)
 
-  /// Opens a socket of `protocol` (`NETLINK_ROUTE` = 0 by default).
-  public init(protocol family: Int32 = 0) throws(NetlinkError) {
-    fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), family)
+  /// Opens a socket of `protocol` (`NETLINK_ROUTE` = 0 by default) in the calling thread's namespace.
+  public convenience init(protocol family: Int32 = 0) throws(NetlinkError) {
+    self.init(descriptor: try Self.openDescriptor(protocol: family))
+  }
+
+  /// Takes over a socket made by ``openDescriptor(protocol:)``.
+  init(descriptor: Int32) {
+    fd = descriptor
+  }
+
+  /// A bound, configured netlink socket's descriptor.
+  static func openDescriptor(protocol family: Int32) throws(NetlinkError) -> Int32 {
+    let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), family)
     guard fd >= 0 else { throw NetlinkError(operation: "socket(AF_NETLINK)", errno: errno) }
     var on: Int32 = 1
     // NETLINK_EXT_ACK (11) and NETLINK_CAP_ACK (10); old kernels lack them, which only costs the error texts.
@@ -60,6 +70,7 @@ public final class LinuxNetlinkSocket: NetlinkSocket {
       close(fd)
       throw NetlinkError(operation: "bind(AF_NETLINK)", errno: code)
     }
+    return fd
   }
 
   deinit { close(fd) }

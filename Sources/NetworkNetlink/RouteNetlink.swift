@@ -21,6 +21,12 @@ public final class RouteNetlink {
     self.init(socket: try LinuxNetlinkSocket())
   }
 
+  /// A socket of the network namespace at `namespacePath`, opened on a thread of its own that enters it (the
+  /// socket stays bound to that namespace; the calling thread never changes namespace).
+  public convenience init(namespacePath: String) throws(NetlinkError) {
+    self.init(socket: try LinuxNetlinkSocket(namespacePath: namespacePath))
+  }
+
   /// Sends `message` and waits for its acknowledgement; returns the replies that came before it (a GET's answer).
   @discardableResult
   public func request(_ message: NetlinkMessage, operation: String) throws(NetlinkError) -> [NetlinkReply] {
@@ -40,135 +46,130 @@ public final class RouteNetlink {
     }
   }
 
-  /// The index of the link called `name`.
-  public func linkIndex(_ name: String) throws(NetlinkError) -> Int32 {
-    var message = NetlinkMessage(
-      type: Netlink.MessageType.getLink, flags: Netlink.Flag.ack, header: Netlink.ifinfomsg())
-    message.append(3, string: name)  // IFLA_IFNAME
-    let replies = try request(message, operation: "RTM_GETLINK \(name)")
-    guard let link = replies.first(where: { $0.type == Netlink.MessageType.newLink }), link.payload.count >= 16 else {
-      throw NetlinkError(operation: "RTM_GETLINK \(name)", errno: ENODEV)
+  /// Sends every request in one datagram and waits for all their acknowledgements. The kernel runs them in order
+  /// and each on its own (not as a transaction): the first failure is thrown after every answer is read, so the
+  /// socket stays in step. A request whose errno is in `tolerating` counts as done.
+  public func requests(_ batch: [(message: NetlinkMessage, operation: String)], tolerating: Set<Int32> = [])
+    throws(NetlinkError)
+  {
+    guard !batch.isEmpty else { return }
+    let first = sequence &+ 1
+    var datagram: [UInt8] = []
+    for (offset, item) in batch.enumerated() { datagram += item.message.encoded(sequence: first &+ UInt32(offset)) }
+    sequence = first &+ UInt32(batch.count - 1)
+    try socket.send(datagram)
+    var pending = batch.count
+    var failure: NetlinkError?
+    while pending > 0 {
+      for reply in NetlinkReply.split(try socket.receive()) {
+        let offset = Int(reply.sequence &- first)
+        guard offset >= 0, offset < batch.count, let (code, text) = reply.acknowledgement else { continue }
+        pending -= 1
+        if code != 0, !tolerating.contains(code), failure == nil {
+          failure = NetlinkError(operation: batch[offset].operation, errno: code, kernelMessage: text)
+        }
+      }
     }
-    return Int32(bitPattern: Netlink.readLE32(link.payload, at: 4))
+    if let failure { throw failure }
   }
 
-  /// Creates a veth pair: `name` here, its peer `peer` in the namespace behind `peerNamespaceFD` (here when nil),
-  /// with the peer's MAC when given. Neither end is brought up.
+  /// What a link is: its index, kind (`veth`, `bridge`, …; nil for kindless links such as `lo`), bridge master
+  /// and alias. Nil when there is no link of that name.
+  public func link(named name: String) throws(NetlinkError) -> LinkInfo? {
+    let replies: [NetlinkReply]
+    do {
+      replies = try request(.getLink(name: name), operation: "RTM_GETLINK \(name)")
+    } catch  where error.errno == ENODEV {
+      return nil
+    }
+    guard let reply = replies.first(where: { $0.type == Netlink.MessageType.newLink }), reply.payload.count >= 16
+    else { return nil }
+    let attributes = reply.attributes(afterHeader: 16)
+    let info = attributes[Netlink.Link.info].map(NetlinkReply.attributes(in:)) ?? [:]
+    func text(_ bytes: ArraySlice<UInt8>?) -> String? {
+      bytes.map { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+    return LinkInfo(
+      index: Int32(bitPattern: Netlink.readLE32(reply.payload, at: 4)), kind: text(info[1]),
+      master: attributes[Netlink.Link.master].map { Int32(bitPattern: Netlink.readLE32($0, at: 0)) },
+      alias: text(attributes[Netlink.Link.alias]))
+  }
+
+  /// The index of the link called `name`.
+  public func linkIndex(_ name: String) throws(NetlinkError) -> Int32 {
+    guard let link = try link(named: name) else { throw NetlinkError(operation: "RTM_GETLINK \(name)", errno: ENODEV) }
+    return link.index
+  }
+
+  /// The link of the main table's default route for one family, if there is one.
+  public func defaultRouteLink(isIPv6: Bool) throws(NetlinkError) -> Int32? {
+    let replies = try request(.dumpRoutes(isIPv6: isIPv6), operation: "RTM_GETROUTE")
+    for reply in replies where reply.type == Netlink.MessageType.newRoute && reply.payload.count >= 12 {
+      // rtmsg: destination length at 1, table at 4, type at 7 (unicast).
+      guard reply.payload[reply.payload.startIndex + 1] == 0, reply.payload[reply.payload.startIndex + 4] == 254,
+        reply.payload[reply.payload.startIndex + 7] == 1
+      else { continue }
+      if let oif = reply.attributes(afterHeader: 12)[4] { return Int32(bitPattern: Netlink.readLE32(oif, at: 0)) }
+    }
+    return nil
+  }
+
+  /// Creates a veth pair (``NetlinkMessage/newVeth(name:peer:peerNamespaceFD:peerMAC:mtu:)``).
   public func createVeth(
     name: String, peer: String, peerNamespaceFD: Int32? = nil, peerMAC: MACAddress? = nil, mtu: UInt32? = nil
   ) throws(NetlinkError) {
-    var message = NetlinkMessage(
-      type: Netlink.MessageType.newLink, flags: Netlink.Flag.ack | Netlink.Flag.create | Netlink.Flag.excl,
-      header: Netlink.ifinfomsg())
-    message.append(3, string: name)  // IFLA_IFNAME
-    if let mtu { message.append(4, uint32: mtu) }  // IFLA_MTU
-    message.beginNest(18)  // IFLA_LINKINFO
-    message.append(1, string: "veth")  // IFLA_INFO_KIND
-    message.beginNest(2)  // IFLA_INFO_DATA
-    // VETH_INFO_PEER: an ifinfomsg, then the peer's own attributes.
-    var peerAttributes = NetlinkMessage(type: 0, flags: 0, header: Netlink.ifinfomsg())
-    peerAttributes.append(3, string: peer)
-    if let mtu { peerAttributes.append(4, uint32: mtu) }
-    if let peerMAC { peerAttributes.append(1, peerMAC.bytes) }  // IFLA_ADDRESS
-    if let peerNamespaceFD { peerAttributes.append(28, uint32: UInt32(bitPattern: peerNamespaceFD)) }  // IFLA_NET_NS_FD
-    message.append(1, Array(peerAttributes.bytes.dropFirst(16)))
-    message.endNest()
-    message.endNest()
-    try request(message, operation: "RTM_NEWLINK veth \(name)")
+    try request(
+      .newVeth(name: name, peer: peer, peerNamespaceFD: peerNamespaceFD, peerMAC: peerMAC, mtu: mtu),
+      operation: "RTM_NEWLINK veth \(name)")
   }
 
   /// Sets the link up or down.
   public func setLink(index: Int32, up: Bool) throws(NetlinkError) {
-    let message = NetlinkMessage(
-      type: Netlink.MessageType.newLink, flags: Netlink.Flag.ack,
-      header: Netlink.ifinfomsg(index: index, flags: up ? UInt32(IFF_UP) : 0, change: UInt32(IFF_UP)))
-    try request(message, operation: "RTM_NEWLINK \(up ? "up" : "down") \(index)")
+    try request(.setLink(index: index, up: up), operation: "RTM_NEWLINK \(up ? "up" : "down") \(index)")
   }
 
   /// Deletes the link (a veth takes its peer with it).
   public func deleteLink(index: Int32) throws(NetlinkError) {
-    let message = NetlinkMessage(
-      type: Netlink.MessageType.deleteLink, flags: Netlink.Flag.ack, header: Netlink.ifinfomsg(index: index))
-    try request(message, operation: "RTM_DELLINK \(index)")
+    try request(.deleteLink(index: index), operation: "RTM_DELLINK \(index)")
   }
 
-  /// Adds `address` (its prefix length included) to the link; IPv6 without duplicate address detection, so that it
-  /// is usable at once.
+  /// Adds `address` to the link (``NetlinkMessage/newAddress(_:index:replace:)``).
   public func addAddress(_ address: IPNetwork, index: Int32) throws(NetlinkError) {
-    let v4 = address.address.isIPv4
-    var message = NetlinkMessage(
-      type: Netlink.MessageType.newAddress, flags: Netlink.Flag.ack | Netlink.Flag.create | Netlink.Flag.excl,
-      header: Netlink.ifaddrmsg(
-        family: UInt8(v4 ? AF_INET : AF_INET6), prefixLength: UInt8(address.prefixLength), index: index))
-    let bytes = address.address.networkOrderBytes
-    message.append(2, bytes)  // IFA_LOCAL
-    message.append(1, bytes)  // IFA_ADDRESS
-    if !v4 { message.append(8, uint32: 0x02) }  // IFA_FLAGS = IFA_F_NODAD
-    try request(message, operation: "RTM_NEWADDR \(address)")
+    try request(.newAddress(address, index: index), operation: "RTM_NEWADDR \(address)")
   }
-}
 
-extension RouteNetlink {
-  /// Creates a bridge with a fixed MAC (the kernel would otherwise change it as ports come and go) and `mtu`;
-  /// `EEXIST` is the caller's to judge (another process may have made it a moment ago).
+  /// Creates a bridge with a fixed MAC; `EEXIST` is the caller's to judge (another process may have made it a moment
+  /// ago).
   public func createBridge(name: String, mac: MACAddress, mtu: UInt32? = nil) throws(NetlinkError) {
-    var message = NetlinkMessage(
-      type: Netlink.MessageType.newLink, flags: Netlink.Flag.ack | Netlink.Flag.create | Netlink.Flag.excl,
-      header: Netlink.ifinfomsg())
-    message.append(3, string: name)  // IFLA_IFNAME
-    message.append(1, mac.bytes)  // IFLA_ADDRESS
-    if let mtu { message.append(4, uint32: mtu) }  // IFLA_MTU
-    message.beginNest(18)  // IFLA_LINKINFO
-    message.append(1, string: "bridge")  // IFLA_INFO_KIND
-    message.endNest()
-    try request(message, operation: "RTM_NEWLINK bridge \(name)")
+    try request(.newBridge(name: name, mac: mac, mtu: mtu), operation: "RTM_NEWLINK bridge \(name)")
   }
 
-  /// Makes the link a port of the bridge `master`, up, and tags it with `alias` (`IFLA_IFALIAS`: the kernel ignores
-  /// it at creation, so it goes in this change) so that garbage collection can tell our links from others'.
+  /// Makes the link a port of the bridge `master`, up, and tags it with `alias` so that garbage collection can tell
+  /// our links from others'.
   public func attach(index: Int32, master: Int32, alias: String?) throws(NetlinkError) {
-    var message = NetlinkMessage(
-      type: Netlink.MessageType.newLink, flags: Netlink.Flag.ack,
-      header: Netlink.ifinfomsg(index: index, flags: UInt32(IFF_UP), change: UInt32(IFF_UP)))
-    message.append(10, uint32: UInt32(bitPattern: master))  // IFLA_MASTER
-    if let alias { message.append(20, string: alias) }  // IFLA_IFALIAS
-    try request(message, operation: "RTM_NEWLINK attach \(index) to \(master)")
+    try request(
+      .setLink(index: index, up: true, master: master, alias: alias),
+      operation: "RTM_NEWLINK attach \(index) to \(master)")
   }
 
-  /// The kinds of route Podman 5 writes (`rtm_type`).
-  public enum RouteKind: UInt8, Sendable {
-    case unicast = 1
-    case blackhole = 6
-    case unreachable = 7
-    case prohibit = 8
-  }
-
-  /// Adds a route in the main table: to `destination` (the default route when nil) via `gateway` (on the link when
-  /// nil) through the link `index`, with `metric` when given.
+  /// Adds a route (``NetlinkMessage/newRoute(destination:gateway:index:metric:kind:isIPv6:)``).
   public func addRoute(
-    destination: IPNetwork?, gateway: IPAddress?, index: Int32?, metric: UInt32? = nil, kind: RouteKind = .unicast,
-    isIPv6: Bool
+    destination: IPNetwork?, gateway: IPAddress?, index: Int32?, metric: UInt32? = nil,
+    kind: NetlinkMessage.RouteKind = .unicast, isIPv6: Bool
   ) throws(NetlinkError) {
-    // rtmsg: family, destination length, source length, tos, table (main), protocol (static), scope, type, flags.
-    let scope: UInt8 = kind != .unicast ? 0 : (gateway == nil ? 253 : 0)  // RT_SCOPE_LINK without a gateway
-    let header: [UInt8] =
-      [UInt8(isIPv6 ? AF_INET6 : AF_INET), UInt8(destination?.prefixLength ?? 0), 0, 0, 254, 4, scope, kind.rawValue]
-      + Netlink.le32(0)
-    var message = NetlinkMessage(
-      type: Netlink.MessageType.newRoute, flags: Netlink.Flag.ack | Netlink.Flag.create | Netlink.Flag.excl,
-      header: header)
-    if let destination { message.append(1, destination.masked.address.networkOrderBytes) }  // RTA_DST
-    if let gateway { message.append(5, gateway.networkOrderBytes) }  // RTA_GATEWAY
-    if let index, kind == .unicast { message.append(4, uint32: UInt32(bitPattern: index)) }  // RTA_OIF
-    if let metric { message.append(6, uint32: metric) }  // RTA_PRIORITY
-    try request(message, operation: "RTM_NEWROUTE \(destination?.description ?? "default")")
+    try request(
+      .newRoute(destination: destination, gateway: gateway, index: index, metric: metric, kind: kind, isIPv6: isIPv6),
+      operation: "RTM_NEWROUTE \(destination?.description ?? "default")")
   }
 }
 
-extension IPAddress {
-  /// The address as the kernel takes it: 4 or 16 bytes, most significant first.
-  public var networkOrderBytes: [UInt8] {
-    let count = isIPv4 ? 4 : 16
-    return (0..<count).map { UInt8((value >> (8 * UInt128(count - 1 - $0))) & 0xff) }
-  }
+/// One link as `RTM_GETLINK` describes it.
+public struct LinkInfo: Sendable, Hashable {
+  public var index: Int32
+  /// `IFLA_INFO_KIND`: `veth`, `bridge`, `macvlan`, …; nil for links without one (`lo`, physical devices).
+  public var kind: String?
+  /// The index of the bridge (or VRF) it is a port of.
+  public var master: Int32?
+  /// `IFLA_IFALIAS`, where our links carry their owner.
+  public var alias: String?
 }

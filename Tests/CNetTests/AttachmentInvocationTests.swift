@@ -12,13 +12,9 @@ import Testing
   static func viaArgumentParser(_ arguments: [String]) throws -> AttachmentInvocation {
     switch try CNet.parseAsRoot(movingGlobalOptions(arguments)) {
     case let command as Setup:
-      return AttachmentInvocation(
-        kind: .setup, global: command.global.settings, attachment: command.attachment.settings,
-        namespacePath: command.namespacePath)
+      return command.invocation
     case let command as Teardown:
-      return AttachmentInvocation(
-        kind: .teardown, global: command.global.settings, attachment: command.attachment.settings,
-        namespacePath: command.namespacePath)
+      return command.invocation
     case let other:
       Issue.record("ArgumentParser read \(arguments) as \(type(of: other))")
       throw ExitCode.failure
@@ -42,6 +38,7 @@ import Testing
     ],
     ["setup", "--container-id", "c", "--backend", "netavark", "--network", "x:alias=a,alias=b", "/ns"],
     ["teardown", "--container-id", "c", "-p", "1-2:3-4", "/ns", "--network", "web:interface_name=eth9"],
+    ["teardown", "--netns-will-be-removed", "--container-id", "c", "--backend", "native", "/ns"],
   ]
 
   @Test(arguments: understood)
@@ -123,8 +120,10 @@ import Testing
       }
     }
     #expect(options == table)
-    // Flags without a value are help and version only, and those are ArgumentParser's to answer.
-    #expect(flags == ["--version", "-h", "--help"])
+    // Flags without a value are help and version, which are ArgumentParser's to answer, and teardown's one flag,
+    // which both read.
+    let own: Set<String> = command == "teardown" ? ["--" + AttachmentInvocation.namespaceWillBeRemovedFlag] : []
+    #expect(flags == Set(["--version", "-h", "--help"]).union(own))
     #expect(positionals == 1)
     let globals = AttachmentInvocation.Slot.allCases.filter(\.isGlobal).flatMap(\.spellings)
     let moved = movingGlobalOptions(globals.flatMap { [$0, "v"] } + [command])

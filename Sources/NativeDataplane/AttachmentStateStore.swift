@@ -1,0 +1,110 @@
+import ContainerNetworkCore
+import FoundationEssentials
+import SystemSupport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// What the native dataplane made, or is about to make, for one container on one network: written before the first
+/// kernel change (``Phase/intent``) and again after the last (``Phase/done``). Teardown, garbage collection and
+/// reload read it; a crash between the two writes leaves an intent that tells them what to look for.
+struct AttachmentState: Codable, Hashable, Sendable {
+  enum Phase: String, Codable, Sendable {
+    case intent
+    case done
+  }
+
+  var phase: Phase
+  var containerID: String
+  var containerName: String
+  var network: String
+  var networkID: String
+  var driver: String
+  var namespacePath: String
+  var interfaceName: String
+  /// The host end of the veth (bridge driver).
+  var hostInterface: String?
+  var bridge: String?
+  var macAddress: String
+  var addresses: [String]
+
+  enum CodingKeys: String, CodingKey {
+    case phase
+    case containerID = "container_id"
+    case containerName = "container_name"
+    case network
+    case networkID = "network_id"
+    case driver
+    case namespacePath = "netns"
+    case interfaceName = "interface_name"
+    case hostInterface = "host_interface"
+    case bridge
+    case macAddress = "mac_address"
+    case addresses
+  }
+}
+
+/// The state files: `<state dir>/<network>/<container ID>.json`, each replaced atomically (a reader sees an old or a
+/// new one, never a mix). They live under /run, so they end with the boot, as the links they describe do.
+struct AttachmentStateStore: Sendable {
+  var directory: String
+
+  func path(network: String, containerID: String) -> String {
+    "\(directory)/\(network)/\(containerID).json"
+  }
+
+  func write(_ state: AttachmentState) throws(NetworkError) {
+    let path = path(network: state.network, containerID: state.containerID)
+    do {
+      try makeDirectories("\(directory)/\(state.network)")
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      // No fsync: the state dies with the boot, as the kernel objects it describes.
+      try AtomicFile.write(try encoder.encode(state), to: path, mode: 0o600, durable: false)
+    } catch {
+      throw NetworkError(.io, "cannot write the state file \(path): \(error)", causes: [error])
+    }
+  }
+
+  /// The state of the container on the network; nil when there is none or it cannot be read (teardown then goes by
+  /// the names it can derive).
+  func read(network: String, containerID: String) -> AttachmentState? {
+    let path = path(network: network, containerID: containerID)
+    guard let bytes = try? RegularFile.read(path: path, limit: 1 << 20) else { return nil }
+    return try? JSONDecoder().decode(AttachmentState.self, from: Data(bytes))
+  }
+
+  func remove(network: String, containerID: String) {
+    unlink(path(network: network, containerID: containerID))
+  }
+
+  /// Every state file of every network.
+  func all() -> [AttachmentState] {
+    var found: [AttachmentState] = []
+    for network in Self.entries(of: directory) {
+      for file in Self.entries(of: "\(directory)/\(network)") where file.hasSuffix(".json") {
+        if let state = read(network: network, containerID: String(file.dropLast(5))) { found.append(state) }
+      }
+    }
+    return found
+  }
+
+  /// Removes the network's directory, once it has no containers.
+  func removeNetwork(_ network: String) {
+    let networkDirectory = "\(directory)/\(network)"
+    for file in Self.entries(of: networkDirectory) { unlink("\(networkDirectory)/\(file)") }
+    rmdir(networkDirectory)
+  }
+
+  private static func entries(of path: String) -> [String] {
+    guard let handle = opendir(path) else { return [] }
+    defer { closedir(handle) }
+    var names: [String] = []
+    while let entry = readdir(handle) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+      if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+  }
+}

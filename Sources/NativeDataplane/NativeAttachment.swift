@@ -1,0 +1,106 @@
+import ContainerNetworkCore
+import NetworkAddress
+import NetworkNetlink
+
+/// One network of a request, resolved into what the kernel gets: the container's interface, MAC, addresses and
+/// routes, and the host side's names. Built before any change, so that bad input fails with nothing made.
+struct NativeAttachment: Sendable {
+  var network: Network
+  var containerID: String
+  var interfaceName: String
+  var mac: MACAddress
+  /// The container's addresses with their subnets' prefix lengths and gateways.
+  var addresses: [NetAddress]
+  var mtu: UInt32?
+  /// The metric of the default routes (`-o metric`, netavark's 100 by default).
+  var metric: UInt32
+  /// Internal networks and `-o no_default_route=true` get none.
+  var defaultRoutes: Bool
+  /// The host end of the veth (bridge driver).
+  var hostInterface: String
+
+  init(network: Network, options: PerNetworkOptions, containerID: String) throws(NetworkError) {
+    self.network = network
+    self.containerID = containerID
+    interfaceName = options.interfaceName
+    guard !interfaceName.isEmpty else {
+      throw NetworkError(.invalidArgument, "no interface name for network \(network.name)")
+    }
+    mac = options.staticMAC ?? NativeNames.randomMAC()
+    var addresses: [NetAddress] = []
+    for ip in options.staticIPs {
+      guard let subnet = network.subnets.first(where: { $0.subnet.contains(ip) }) else {
+        throw NetworkError(
+          .invalidArgument, "address \(ip) is in no subnet of network \(network.name)")
+      }
+      // The prefix comes from a valid subnet, so the network is valid too.
+      let ipnet = try! IPNetwork(address: ip, prefixLength: subnet.subnet.prefixLength)
+      addresses.append(NetAddress(ipnet: ipnet, gateway: subnet.gateway))
+    }
+    self.addresses = addresses
+    mtu = network.options["mtu"].flatMap { UInt32($0) }.flatMap { $0 == 0 ? nil : $0 }
+    metric = network.options["metric"].flatMap { UInt32($0) } ?? 100
+    defaultRoutes = !network.internal && network.options["no_default_route"] != "true"
+    hostInterface = NativeNames.hostInterface(containerID: containerID, networkID: network.id)
+  }
+
+  /// What the status block reports: netavark's shape.
+  var status: NetInterface {
+    NetInterface(subnets: addresses, macAddress: mac)
+  }
+
+  /// The container side after its interface exists (index `link`), in one datagram: `lo` up, the addresses, the
+  /// interface up with its IPv4 settings, then the default and static routes (which need the addresses and the link
+  /// up, and the kernel runs a datagram's requests in order).
+  func containerRequests(link: Int32) -> [(message: NetlinkMessage, operation: String)] {
+    var batch: [(message: NetlinkMessage, operation: String)] = [
+      (.setLink(index: 1, up: true), "set lo up")
+    ]
+    for address in addresses {
+      batch.append((.newAddress(address.ipnet, index: link), "add \(address.ipnet) to \(interfaceName)"))
+    }
+    // arp_notify announces the new address at once; loose reverse-path filtering as netavark sets it.
+    batch.append(
+      (
+        .setLink(index: link, up: true, ipv4: [.arpNotify: 1, .rpFilter: 2]),
+        "set \(interfaceName) up"
+      ))
+    if defaultRoutes {
+      var families: Set<Bool> = []
+      for address in addresses {
+        guard let gateway = address.gateway, families.insert(gateway.isIPv6).inserted else { continue }
+        batch.append(
+          (
+            .newRoute(destination: nil, gateway: gateway, index: link, metric: metric, isIPv6: gateway.isIPv6),
+            "add the default route via \(gateway)"
+          ))
+      }
+    }
+    for route in network.routes {
+      let kind: NetlinkMessage.RouteKind =
+        switch route.routeType {
+        case .unicast: .unicast
+        case .blackhole: .blackhole
+        case .unreachable: .unreachable
+        case .prohibit: .prohibit
+        }
+      batch.append(
+        (
+          .newRoute(
+            destination: route.destination, gateway: route.gateway, index: link, metric: route.metric ?? metric,
+            kind: kind, isIPv6: !route.destination.address.isIPv4),
+          "add the route to \(route.destination)"
+        ))
+    }
+    return batch
+  }
+
+  func state(_ phase: AttachmentState.Phase, containerName: String, namespacePath: String) -> AttachmentState {
+    AttachmentState(
+      phase: phase, containerID: containerID, containerName: containerName, network: network.name,
+      networkID: network.id, driver: network.driver, namespacePath: namespacePath, interfaceName: interfaceName,
+      hostInterface: network.driver == "bridge" ? hostInterface : nil,
+      bridge: network.driver == "bridge" ? network.networkInterface : nil, macAddress: mac.description,
+      addresses: addresses.map(\.ipnet.description))
+  }
+}
