@@ -174,3 +174,149 @@ func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.
     #expect(ping.status == 0, "\(ping.stdout)")
   }
 }
+
+/// The native dataplane's other requests, byte for byte, and one datagram carrying several.
+@Suite struct RouteMessageGoldenTests {
+  @Test func macvlanIsBornInTheNamespaceOnItsParent() {
+    let message = NetlinkMessage.newMacvlan(
+      name: "eth0", parent: 4, mode: .bridge, namespaceFD: 7, mac: MACAddress("02:00:00:00:00:01"), mtu: 9000)
+    #expect(
+      hex(message.encoded(sequence: 3))
+        == "6c000000" + "1000" + "0506" + "03000000" + "00000000"  // NEWLINK, REQUEST|ACK|EXCL|CREATE, sequence 3
+        + "00000000" + "00000000" + "00000000" + "00000000"  // ifinfomsg
+        + "0900" + "0300" + "6574683000000000"  // IFLA_IFNAME eth0
+        + "0800" + "0500" + "04000000"  // IFLA_LINK 4
+        + "0800" + "0400" + "28230000"  // IFLA_MTU 9000
+        + "0a00" + "0100" + "0200000000010000"  // IFLA_ADDRESS
+        + "0800" + "1c00" + "07000000"  // IFLA_NET_NS_FD 7
+        + "1c00" + "1280"  // IFLA_LINKINFO
+        + "0c00" + "0100" + "6d6163766c616e00"  // IFLA_INFO_KIND macvlan
+        + "0c00" + "0280" + "0800" + "0100" + "04000000")  // IFLA_INFO_DATA { IFLA_MACVLAN_MODE bridge }
+  }
+
+  @Test func aChangeOfLinkCarriesMasterAliasAndIPv4Settings() {
+    let message = NetlinkMessage.setLink(
+      index: 5, up: true, master: 2, alias: "cnet:a", ipv4: [.rpFilter: 2, .arpNotify: 1])
+    #expect(
+      hex(message.encoded(sequence: 1))
+        == "50000000" + "1000" + "0500" + "01000000" + "00000000"  // NEWLINK, REQUEST|ACK
+        + "00000000" + "05000000" + "01000000" + "01000000"  // ifinfomsg: index 5, IFF_UP of IFF_UP
+        + "0800" + "0a00" + "02000000"  // IFLA_MASTER 2
+        + "0b00" + "1400" + "636e65743a610000"  // IFLA_IFALIAS "cnet:a"
+        + "1c00" + "1a80"  // IFLA_AF_SPEC
+        + "1800" + "0280"  // AF_INET
+        + "1400" + "0180"  // IFLA_INET_CONF, settings in their numeric order
+        + "0800" + "0800" + "02000000"  // IPV4_DEVCONF_RP_FILTER 2
+        + "0800" + "1600" + "01000000")  // IPV4_DEVCONF_ARP_NOTIFY 1
+  }
+
+  @Test func linksAreDeletedAndChangedByNameWithoutALookup() {
+    #expect(
+      hex(NetlinkMessage.deleteLink(name: "cn1").encoded(sequence: 2))
+        == "28000000" + "1100" + "0500" + "02000000" + "00000000"  // DELLINK, REQUEST|ACK
+        + "00000000" + "00000000" + "00000000" + "00000000"  // ifinfomsg: index 0
+        + "0800" + "0300" + "636e3100")  // IFLA_IFNAME cn1
+    #expect(
+      hex(NetlinkMessage.setLink(name: "cn1", up: false).encoded(sequence: 2))
+        == "28000000" + "1000" + "0500" + "02000000" + "00000000"
+        + "00000000" + "00000000" + "00000000" + "01000000"  // flags 0 of IFF_UP: down
+        + "0800" + "0300" + "636e3100")
+  }
+
+  @Test func getLinkSkipsStatistics() {
+    #expect(
+      hex(NetlinkMessage.getLink(name: "br0").encoded(sequence: 9))
+        == "30000000" + "1200" + "0500" + "09000000" + "00000000"  // GETLINK, REQUEST|ACK
+        + "00000000" + "00000000" + "00000000" + "00000000"
+        + "0800" + "0300" + "62723000"  // IFLA_IFNAME br0
+        + "0800" + "1d00" + "08000000")  // IFLA_EXT_MASK RTEXT_FILTER_SKIP_STATS
+  }
+
+  @Test func aGatewayIsReplacedNotRefused() {
+    #expect(
+      hex(NetlinkMessage.newAddress(IPNetwork("10.1.0.1/24")!, index: 2, replace: true).encoded(sequence: 1))
+        == "28000000" + "1400" + "0505" + "01000000" + "00000000"  // NEWADDR, REQUEST|ACK|REPLACE|CREATE
+        + "02180000" + "02000000"  // AF_INET, /24, index 2
+        + "0800" + "0200" + "0a010001" + "0800" + "0100" + "0a010001")
+  }
+
+  @Test func routesOfTheOtherKindsHaveNoLink() {
+    #expect(
+      hex(
+        NetlinkMessage.newRoute(
+          destination: IPNetwork("10.9.0.0/16"), gateway: nil, index: 3, metric: 5, kind: .blackhole, isIPv6: false
+        ).encoded(sequence: 1))
+        == "2c000000" + "1800" + "0506" + "01000000" + "00000000"
+        + "02100000" + "fe040006" + "00000000"  // AF_INET, /16, main, static, universe, blackhole
+        + "0800" + "0100" + "0a090000"  // RTA_DST
+        + "0800" + "0600" + "05000000")  // RTA_PRIORITY; no RTA_OIF
+  }
+
+  @Test func aDumpOfRoutesAsksForEveryEntry() {
+    #expect(
+      hex(NetlinkMessage.dumpRoutes(isIPv6: true).encoded(sequence: 4))
+        == "1c000000" + "1a00" + "0503" + "04000000" + "00000000"  // GETROUTE, REQUEST|ACK|DUMP
+        + "0a000000" + "00000000" + "00000000")  // rtmsg AF_INET6
+  }
+
+  /// Several requests in one datagram, numbered in sequence, and the first failure reported after every answer.
+  @Test func aBatchIsOneDatagramAndReportsItsFirstFailure() throws {
+    let socket = BatchAnsweringSocket(errnos: [0, 17, 19])
+    let netlink = RouteNetlink(socket: socket)
+    let batch: [(message: NetlinkMessage, operation: String)] = [
+      (.setLink(index: 1, up: true), "lo up"), (.newAddress(IPNetwork("10.1.0.5/24")!, index: 2), "address"),
+      (.setLink(index: 2, up: true), "eth0 up"),
+    ]
+    let error = #expect(throws: NetlinkError.self) { try netlink.requests(batch) }
+    #expect(error?.operation == "address" && error?.errno == 17)
+    #expect(socket.sent.count == 1)
+    let sequences = NetlinkReply.split(socket.sent[0][...]).map(\.sequence)
+    #expect(sequences == [1, 2, 3])
+    // Tolerated errnos count as done; the next batch continues the numbering.
+    socket.errnos = [17, 0]
+    try netlink.requests(Array(batch.prefix(2)), tolerating: [17])
+    #expect(NetlinkReply.split(socket.sent[1][...]).map(\.sequence) == [4, 5])
+  }
+
+  /// The IPv4 settings' numbers are the kernel's: set through netlink, read back from /proc/sys.
+  @Test(.enabled(if: TestEnvironment.canRunPrivileged, "needs root (a network namespace)"))
+  func ipv4SettingsLandWhereProcSysShowsThem() throws {
+    let namespace = try TestNamespace(prefix: "nls")
+    defer { namespace.remove() }
+    try NetworkNamespace.run(in: namespace.path) {
+      let netlink = try RouteNetlink()
+      try netlink.createVeth(name: "nls0", peer: "nls1")
+      let link = try #require(try netlink.link(named: "nls0"))
+      #expect(link.kind == "veth")
+      try netlink.request(
+        .setLink(index: link.index, up: true, ipv4: [.arpNotify: 1, .rpFilter: 2, .forwarding: 0, .routeLocalnet: 1]),
+        operation: "settings")
+      #expect(try netlink.link(named: "nls9") == nil)
+    }
+    for (name, value) in [("arp_notify", "1"), ("rp_filter", "2"), ("forwarding", "0"), ("route_localnet", "1")] {
+      #expect(try namespace.run(["cat", "/proc/sys/net/ipv4/conf/nls0/\(name)"]).stdout == value + "\n", "\(name)")
+    }
+  }
+}
+
+/// Answers every message of a datagram with an acknowledgement carrying the next errno of ``errnos``.
+final class BatchAnsweringSocket: NetlinkSocket {
+  var sent: [[UInt8]] = []
+  var errnos: [Int32]
+  init(errnos: [Int32]) { self.errnos = errnos }
+
+  func send(_ bytes: [UInt8]) throws(NetlinkError) { sent.append(bytes) }
+
+  func receive() throws(NetlinkError) -> ArraySlice<UInt8> {
+    var datagram: [UInt8] = []
+    for request in NetlinkReply.split(sent.last![...]) {
+      let code = errnos.isEmpty ? 0 : errnos.removeFirst()
+      var body = Array(withUnsafeBytes(of: (-code).littleEndian, Array.init)) + [UInt8](repeating: 0, count: 16)
+      body =
+        Array(withUnsafeBytes(of: UInt32(16 + body.count).littleEndian, Array.init)) + [2, 0, 0, 1]
+        + Array(withUnsafeBytes(of: request.sequence.littleEndian, Array.init)) + [0, 0, 0, 0] + body
+      datagram += body
+    }
+    return datagram[...]
+  }
+}
