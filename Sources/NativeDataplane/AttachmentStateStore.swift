@@ -22,6 +22,9 @@ struct AttachmentState: Codable, Hashable, Sendable {
   var networkID: String
   var driver: String
   var namespacePath: String
+  /// The namespace's device and inode at setup, so that another namespace later mounted at the same path is not
+  /// taken for the container's.
+  var namespaceIdentity: String?
   var interfaceName: String
   /// The host end of the veth (bridge driver).
   var hostInterface: String?
@@ -37,6 +40,7 @@ struct AttachmentState: Codable, Hashable, Sendable {
     case networkID = "network_id"
     case driver
     case namespacePath = "netns"
+    case namespaceIdentity = "netns_identity"
     case interfaceName = "interface_name"
     case hostInterface = "host_interface"
     case bridge

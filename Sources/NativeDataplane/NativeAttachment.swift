@@ -1,5 +1,6 @@
 import ContainerNetworkCore
 import NetworkAddress
+import NetworkNamespace
 import NetworkNetlink
 
 /// One network of a request, resolved into what the kernel gets: the container's interface, MAC, addresses and
@@ -98,7 +99,8 @@ struct NativeAttachment: Sendable {
   func state(_ phase: AttachmentState.Phase, containerName: String, namespacePath: String) -> AttachmentState {
     AttachmentState(
       phase: phase, containerID: containerID, containerName: containerName, network: network.name,
-      networkID: network.id, driver: network.driver, namespacePath: namespacePath, interfaceName: interfaceName,
+      networkID: network.id, driver: network.driver, namespacePath: namespacePath,
+      namespaceIdentity: NetworkNamespace.identityText(of: namespacePath), interfaceName: interfaceName,
       hostInterface: network.driver == "bridge" ? hostInterface : nil,
       bridge: network.driver == "bridge" ? network.networkInterface : nil, macAddress: mac.description,
       addresses: addresses.map(\.ipnet.description))

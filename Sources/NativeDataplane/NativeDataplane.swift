@@ -174,7 +174,7 @@ public struct NativeDataplane: NetavarkDataplane {
 
   // MARK: Sockets
 
-  private func hostNetlink() throws(NetworkError) -> RouteNetlink {
+  func hostNetlink() throws(NetworkError) -> RouteNetlink {
     try netlink { () throws(NetlinkError) in
       if let path = configuration.hostNamespacePath { return try RouteNetlink(namespacePath: path) }
       return try RouteNetlink()

@@ -330,6 +330,11 @@ extension NetavarkNetworkBackend {
           configuration.logger.warning("gc: \(error)")
         }
       }
+      // After the records: what their teardowns removed is no longer there to be found again.
+      for leftover in try await dataplane.collectGarbage(dryRun: dryRun)
+      where !found.contains(where: { $0.containerID == leftover.containerID && $0.network == leftover.network }) {
+        found.append(leftover)
+      }
       return found
     }
   }

@@ -79,6 +79,10 @@ public protocol NetavarkDataplane: Sendable {
   /// Whether a teardown can do without the container's namespace (given as an empty path when it is gone or
   /// replaced), working on the host side only; netavark cannot, and is given a stand-in namespace instead.
   var tearsDownWithoutNamespace: Bool { get }
+
+  /// Removes what containers that died without a teardown left that only the dataplane knows of (the backend's
+  /// own records are collected by the backend), and returns what it found; with `dryRun` it only lists.
+  func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment]
 }
 
 extension NetavarkDataplane {
@@ -88,4 +92,7 @@ extension NetavarkDataplane {
   public var doesPodman5Options: Bool { false }
 
   public var tearsDownWithoutNamespace: Bool { false }
+
+  /// netavark keeps nothing of its own per container beyond what the backend records.
+  public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] { [] }
 }

@@ -82,17 +82,30 @@ public final class RouteNetlink {
     } catch  where error.errno == ENODEV {
       return nil
     }
-    guard let reply = replies.first(where: { $0.type == Netlink.MessageType.newLink }), reply.payload.count >= 16
-    else { return nil }
+    return replies.lazy.compactMap(Self.linkInfo).first
+  }
+
+  /// A link as an `RTM_NEWLINK` reply describes it.
+  static func linkInfo(_ reply: NetlinkReply) -> LinkInfo? {
+    guard reply.type == Netlink.MessageType.newLink, reply.payload.count >= 16 else { return nil }
     let attributes = reply.attributes(afterHeader: 16)
     let info = attributes[Netlink.Link.info].map(NetlinkReply.attributes(in:)) ?? [:]
     func text(_ bytes: ArraySlice<UInt8>?) -> String? {
       bytes.map { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
     return LinkInfo(
-      index: Int32(bitPattern: Netlink.readLE32(reply.payload, at: 4)), kind: text(info[1]),
+      index: Int32(bitPattern: Netlink.readLE32(reply.payload, at: 4)), name: text(attributes[Netlink.Link.name]) ?? "",
+      kind: text(info[1]),
       master: attributes[Netlink.Link.master].map { Int32(bitPattern: Netlink.readLE32($0, at: 0)) },
       alias: text(attributes[Netlink.Link.alias]))
+  }
+
+  /// Every link of the namespace (one dump).
+  public func links() throws(NetlinkError) -> [LinkInfo] {
+    var message = NetlinkMessage(
+      type: Netlink.MessageType.getLink, flags: Netlink.Flag.ack | Netlink.Flag.dump, header: Netlink.ifinfomsg())
+    message.append(29, uint32: 1 << 3)  // IFLA_EXT_MASK = RTEXT_FILTER_SKIP_STATS
+    return try request(message, operation: "RTM_GETLINK dump").compactMap(Self.linkInfo)
   }
 
   /// The index of the link called `name`.
@@ -166,6 +179,7 @@ public final class RouteNetlink {
 /// One link as `RTM_GETLINK` describes it.
 public struct LinkInfo: Sendable, Hashable {
   public var index: Int32
+  public var name: String
   /// `IFLA_INFO_KIND`: `veth`, `bridge`, `macvlan`, …; nil for links without one (`lo`, physical devices).
   public var kind: String?
   /// The index of the bridge (or VRF) it is a port of.

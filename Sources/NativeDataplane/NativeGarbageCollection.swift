@@ -1,0 +1,61 @@
+import ContainerNetworkCore
+import Logging
+import NetworkNamespace
+import NetworkNetlink
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Garbage collection of what the native dataplane made for containers that died without a teardown: state files
+/// whose namespace is gone (or replaced), and host links tagged as ours (``NativeNames/alias(containerID:networkID:)``)
+/// that no state file accounts for (a crash between a teardown's link removal and its state removal cannot leave
+/// one; a crash of a setup before its intent was written cannot make one). It reads only its own files and links,
+/// so it is safe beside setups in other processes: a setup writes its intent before its link exists.
+extension NativeDataplane {
+  public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] {
+    let host = try hostNetlink()
+    let store = store
+    // Links before states: a setup writes its intent before its link exists, so any link listed here that is
+    // still being set up has its state file by the time the states are read.
+    let links = try netlink { () throws(NetlinkError) in try host.links() }
+    var found: [StaleAttachment] = []
+    var accounted: Set<String> = []
+    for state in store.all().sorted(by: { ($0.containerID, $0.network) < ($1.containerID, $1.network) }) {
+      let gone = access(state.namespacePath, F_OK) != 0 && errno == ENOENT
+      let replaced =
+        !gone && state.namespaceIdentity != nil
+        && NetworkNamespace.identityText(of: state.namespacePath) != state.namespaceIdentity
+      guard gone || replaced else {
+        if let name = state.hostInterface { accounted.insert(name) }
+        continue
+      }
+      found.append(
+        StaleAttachment(containerID: state.containerID, network: state.network, namespacePath: state.namespacePath))
+      guard !dryRun else { continue }
+      if let name = state.hostInterface {
+        try BridgeDriver(host: host, hostNamespacePath: configuration.hostNamespacePath).removeVeth(
+          named: name, namespaceWillBeRemoved: false)
+      }
+      store.remove(network: state.network, containerID: state.containerID)
+    }
+    for link in links
+    where link.alias?.hasPrefix(NativeNames.aliasPrefix) == true && !accounted.contains(link.name) {
+      // The alias is `cnet:<network ID 12>:<container ID 12>`: what the listing can say of the owner.
+      let parts = link.alias!.split(separator: ":").map(String.init)
+      found.append(
+        StaleAttachment(
+          containerID: parts.count == 3 ? parts[2] : "", network: parts.count == 3 ? parts[1] : "",
+          namespacePath: "link \(link.name)"))
+      guard !dryRun else { continue }
+      do {
+        try host.request(.deleteLink(index: link.index), operation: "deleting leftover link \(link.name)")
+      } catch  where error.errno == ENODEV {
+        continue
+      } catch {
+        configuration.logger.warning("gc: \(error)")
+      }
+    }
+    return found
+  }
+}
