@@ -158,7 +158,8 @@ let package = Package(
     .executableTarget(
       name: "cnet-bench",
       dependencies: [
-        "CNIBackend", "ContainerNetworkCore", "NetworkAddress",
+        "CNIBackend", "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkBackendFactory",
+        "NetworkNamespace",
         .product(name: "Logging", package: "swift-log"),
       ],
       path: "Sources/CNetBenchmarks",
