@@ -25,7 +25,8 @@ enum CommandFlag: Int, CaseIterable, Sendable {
   /// The option's help.
   var help: ArgumentHelp {
     switch self {
-    case .backend: "Network backend: cni or netavark (default: network_backend of containers.conf, env CNET_BACKEND)."
+    case .backend:
+      "Network backend: cni, netavark or native (default: network_backend of containers.conf, env CNET_BACKEND)."
     case .configDir: "Network config directory (default: network_config_dir of containers.conf, env CNET_CONFIG_DIR)."
     case .pluginDir:
       "CNI plugin directory; repeat for several (default: cni_plugin_dirs of containers.conf, env CNET_PLUGIN_DIRS, colon-separated)."

@@ -50,7 +50,7 @@ struct GlobalSettings: Equatable, Sendable {
   /// What is wrong with the flags, as the one line the user sees; nil when they are valid.
   var problem: String? {
     if let backend, NetworkSettings.Backend(rawValue: backend) == nil {
-      return "unknown backend \(backend): use cni or netavark"
+      return "unknown backend \(backend): use cni, netavark or native"
     }
     if let pluginTimeout, let problem = NetworkSettings.timeoutProblem(pluginTimeout, named: "--plugin-timeout") {
       return problem

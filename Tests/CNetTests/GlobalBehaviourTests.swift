@@ -92,7 +92,7 @@ import Testing
     (["setup", "/run/netns/x"], "Error: Missing expected argument '--container-id <container-id>'"),
     (["teardown", "--container-id", "c1"], "Error: Missing expected argument '<namespace-path>'"),
     (["create", "--subnet"], "Error: Missing value for '--subnet <subnet>'"),
-    (["ls", "--backend", "docker"], "Error: unknown backend docker: use cni or netavark"),
+    (["ls", "--backend", "docker"], "Error: unknown backend docker: use cni, netavark or native"),
     (["ls", "--log-level", "loud"], "Error: --log-level must be error, warn, info or debug"),
     (["ls", "--plugin-timeout", "0"], "Error: --plugin-timeout must be positive"),
     (["ls", "--plugin-timeout", "40000000"], "Error: --plugin-timeout must be at most 31536000 seconds"),
