@@ -139,8 +139,8 @@ let package = Package(
     .target(
       name: "CNetCommands",
       dependencies: [
-        "ContainerNetworkCore", "CNIBackend", "CNIRuntime", "NetworkAddress", "NetworkBackendFactory",
-        "NetworkNamespace", "OrderedJSON",
+        "ContainerNetworkCore", "CNIBackend", "CNIRuntime", "NativeDataplane", "NetavarkBackend", "NetworkAddress",
+        "NetworkBackendFactory", "NetworkNamespace", "OrderedJSON",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -252,7 +252,10 @@ let package = Package(
     // Runs the built `cnet` binary end to end, plus unit tests of its spec parsers and template renderer.
     .testTarget(
       name: "CNetTests",
-      dependencies: ["cnet", "CNetCommands", "ContainerNetworkCore", "NetworkAddress", "TestSupport"],
+      dependencies: [
+        "cnet", "CNetCommands", "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "OrderedJSON",
+        "TestSupport",
+      ],
       swiftSettings: swiftSettings
     ),
     .testTarget(

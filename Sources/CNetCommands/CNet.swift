@@ -23,6 +23,10 @@ public struct CNet: AsyncParsableCommand {
       CNET_RUN_DIR, CNET_PLUGIN_TIMEOUT and CNET_LOG_LEVEL set the defaults of the global options. \
       CNET_HOST_LOCAL_DIR sets host-local's reservation directory; CNET_HOST_NETNS runs the plugins in that \
       network namespace instead of the host's (both for tests).
+
+      Invoked as `netavark` (a symbolic link in Podman's helper_binaries_dir) or as `cnet netavark …`, cnet speaks \
+      netavark 1.4's command line and JSON, so that Podman can use it as its netavark. CNET_NETAVARK_DELEGATE \
+      hands that work to the netavark program it names.
       """,
     version: version,
     subcommands: [
@@ -44,9 +48,17 @@ public struct CNet: AsyncParsableCommand {
   ///
   /// Errors print as one line `Error: <message>` on stderr with status 125 (Podman's convention); bad flags print
   /// the usage message.
-  public static func runBlocking(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Int32 {
+  ///
+  /// When `programName` (argv[0]) ends in `netavark`, or the first argument is `netavark`, the rest is netavark's
+  /// command line instead (``NetavarkDropIn``), with netavark's output and statuses.
+  public static func runBlocking(
+    arguments: [String] = Array(CommandLine.arguments.dropFirst()),
+    programName: String = CommandLine.arguments.first ?? "cnet"
+  ) -> Int32 {
     // A reader that goes away must not kill us with SIGPIPE; writes then fail with EPIPE instead.
     signal(SIGPIPE, SIG_IGN)
+    if NetavarkDropIn.isInvoked(as: programName) { return NetavarkDropIn.runBlocking(arguments) }
+    if arguments.first == "netavark" { return NetavarkDropIn.runBlocking(Array(arguments.dropFirst())) }
     if let invocation = AttachmentInvocation.parse(arguments) {
       return waitingFor(interruptible: true) { try await invocation.run() }
     }
@@ -76,7 +88,7 @@ public struct CNet: AsyncParsableCommand {
   /// An `interruptible` command (setup, teardown) is cancelled by SIGINT, SIGTERM or SIGHUP instead of dying
   /// (``InterruptWatcher``), and then exits with 128 + the signal's number, as if the signal had ended it, but only
   /// after undoing or finishing its work.
-  private static func waitingFor(
+  static func waitingFor(
     interruptible: Bool = false, _ body: sending @escaping () async throws -> Void
   ) -> Int32 {
     let outcome = BlockingOutcome()

@@ -20,6 +20,8 @@ public final class PodmanSandbox: @unchecked Sendable {
   /// Networks and containers that ``stop()`` removes.
   public var networks: [String] = []
   public var containers: [String] = []
+  /// Variables podman gets on top of ours, e.g. `CONTAINERS_CONF` for a containers.conf of the test's.
+  public var environment: [String: String] = [:]
 
   /// A busybox root file system for `podman run --rootfs`.
   public var rootfs: String { directory.appending("rootfs") }
@@ -74,7 +76,7 @@ public final class PodmanSandbox: @unchecked Sendable {
     let errors = directory.appending("podman.err")
     let pid = try spawn(
       ["/usr/bin/nsenter", "-t", "\(holder)", "-m", "-n", "podman"] + global + arguments, output: output,
-      errors: errors)
+      errors: errors, environment: environment)
     let result = CommandResult(
       status: wait(for: pid), stdout: (try? String(contentsOfFile: output, encoding: .utf8)) ?? "",
       stderr: (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")
@@ -110,8 +112,10 @@ private struct SandboxError: Error, CustomStringConvertible {
 }
 
 /// Starts `arguments` with stdin from /dev/null, stdout to `output`, stderr to `errors` (or `output`), and no other
-/// descriptor.
-private func spawn(_ arguments: [String], output: String, errors: String? = nil) throws -> pid_t {
+/// descriptor; `environment` is set over ours.
+private func spawn(
+  _ arguments: [String], output: String, errors: String? = nil, environment: [String: String] = [:]
+) throws -> pid_t {
   var actions = posix_spawn_file_actions_t()
   posix_spawn_file_actions_init(&actions)
   defer { posix_spawn_file_actions_destroy(&actions) }
@@ -128,8 +132,14 @@ private func spawn(_ arguments: [String], output: String, errors: String? = nil)
   _ = closeFrom(&actions, 3)
   let argv = arguments.map { strdup($0) } + [nil]
   defer { argv.forEach { free($0) } }
+  let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+  let envp = environment.isEmpty ? [] : merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+  defer { envp.forEach { free($0) } }
   var pid: pid_t = 0
-  let code = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+  let code =
+    environment.isEmpty
+    ? posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+    : posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
   guard code == 0 else {
     throw SandboxError(description: "cannot start \(arguments[0]): \(String(cString: strerror(code)))")
   }
