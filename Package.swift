@@ -253,8 +253,8 @@ let package = Package(
     .testTarget(
       name: "CNetTests",
       dependencies: [
-        "cnet", "CNetCommands", "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "OrderedJSON",
-        "TestSupport",
+        "cnet", "CNetCommands", "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkBackendFactory",
+        "OrderedJSON", "TestSupport",
       ],
       swiftSettings: swiftSettings
     ),

@@ -96,12 +96,16 @@ struct BridgeDriver {
     } catch {
       throw NetworkError(.io, "\(operation): \(error)", causes: [error])
     }
-    try netlink { () throws(NetlinkError) in
+    do {
       try host.request(
         .setLink(
           name: attachment.hostInterface, up: true, master: bridge,
           alias: NativeNames.alias(containerID: attachment.containerID, networkID: attachment.network.id)),
         operation: "attaching \(attachment.hostInterface) to bridge \(attachment.network.networkInterface)")
+    } catch {
+      // Made above and not yet tagged, so no teardown would take it for the container's: removed here.
+      _ = try? host.request(.deleteLink(name: attachment.hostInterface), operation: "undo veth")
+      throw NetworkError(.io, "\(error)", causes: [error])
     }
   }
 

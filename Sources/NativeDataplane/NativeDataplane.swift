@@ -72,6 +72,11 @@ public struct NativeDataplane: NetavarkDataplane {
           let name =
             state?.hostInterface
             ?? NativeNames.hostInterface(containerID: request.options.containerID, networkID: networkID)
+          // Only the container's own link: tagged as its, or untagged while a state file names it (a setup that
+          // stopped between creating and tagging it). Another's link that happens to have the name stays.
+          let link = try netlink { () throws(NetlinkError) in try host.link(named: name) }
+          let alias = NativeNames.alias(containerID: request.options.containerID, networkID: networkID)
+          guard let link, link.alias == alias || (link.alias == nil && state != nil) else { break }
           try BridgeDriver(host: host, hostNamespacePath: configuration.hostNamespacePath).removeVeth(
             named: name, namespaceWillBeRemoved: request.options.namespaceWillBeRemoved)
         }

@@ -172,6 +172,10 @@ extension NetlinkMessage {
 
   /// `RTM_NEWROUTE` in the main table: to `destination` (the default route when nil) via `gateway` (on the link
   /// when nil) through the link `index`, with `metric` when given. Routes of the other kinds have no link.
+  ///
+  /// Without `NLM_F_EXCL`, as netavark adds routes: IPv4 refuses a second route to the same destination with the
+  /// same metric under EXCL even through another gateway and link, which is what a container on two networks gets
+  /// (a default route through each). An identical route is still refused (`EEXIST`).
   public static func newRoute(
     destination: IPNetwork?, gateway: IPAddress?, index: Int32?, metric: UInt32? = nil, kind: RouteKind = .unicast,
     isIPv6: Bool
@@ -182,7 +186,7 @@ extension NetlinkMessage {
       [UInt8(isIPv6 ? AF_INET6 : AF_INET), UInt8(destination?.prefixLength ?? 0), 0, 0, 254, 4, scope, kind.rawValue]
       + Netlink.le32(0)
     var message = NetlinkMessage(
-      type: Netlink.MessageType.newRoute, flags: Netlink.Flag.ack | Netlink.Flag.create | Netlink.Flag.excl,
+      type: Netlink.MessageType.newRoute, flags: Netlink.Flag.ack | Netlink.Flag.create,
       header: header)
     if let destination { message.append(1, destination.masked.address.networkOrderBytes) }  // RTA_DST
     if let gateway { message.append(5, gateway.networkOrderBytes) }  // RTA_GATEWAY

@@ -129,7 +129,7 @@ func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.
       destination: nil, gateway: IPAddress("10.89.0.1"), index: 2, metric: 100, isIPv6: false)
     #expect(
       hex(try #require(socket.sent.first))
-        == "34000000" + "1800" + "0506" + "01000000" + "00000000"  // NEWROUTE, REQUEST|ACK|EXCL|CREATE
+        == "34000000" + "1800" + "0504" + "01000000" + "00000000"  // NEWROUTE, REQUEST|ACK|CREATE (no EXCL)
         + "02000000" + "fe040001" + "00000000"  // rtmsg: AF_INET, /0, main, static, universe, unicast
         + "0800" + "0500" + "0a590001"  // RTA_GATEWAY 10.89.0.1
         + "0800" + "0400" + "02000000"  // RTA_OIF 2
@@ -246,7 +246,7 @@ func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.
         NetlinkMessage.newRoute(
           destination: IPNetwork("10.9.0.0/16"), gateway: nil, index: 3, metric: 5, kind: .blackhole, isIPv6: false
         ).encoded(sequence: 1))
-        == "2c000000" + "1800" + "0506" + "01000000" + "00000000"
+        == "2c000000" + "1800" + "0504" + "01000000" + "00000000"  // NEWROUTE, REQUEST|ACK|CREATE (no EXCL)
         + "02100000" + "fe040006" + "00000000"  // AF_INET, /16, main, static, universe, blackhole
         + "0800" + "0100" + "0a090000"  // RTA_DST
         + "0800" + "0600" + "05000000")  // RTA_PRIORITY; no RTA_OIF
