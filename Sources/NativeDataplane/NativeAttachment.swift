@@ -66,25 +66,15 @@ struct NativeAttachment: Sendable {
         .setLink(index: link, up: true, ipv4: [.arpNotify: 1, .rpFilter: 2]),
         "set \(interfaceName) up"
       ))
-    if defaultRoutes {
-      var families: Set<Bool> = []
-      for address in addresses {
-        guard let gateway = address.gateway, families.insert(gateway.isIPv6).inserted else { continue }
-        batch.append(
-          (
-            .newRoute(destination: nil, gateway: gateway, index: link, metric: metric, isIPv6: gateway.isIPv6),
-            "add the default route via \(gateway)"
-          ))
-      }
+    for gateway in defaultRouteGateways {
+      batch.append(
+        (
+          .newRoute(destination: nil, gateway: gateway, index: link, metric: metric, isIPv6: gateway.isIPv6),
+          "add the default route via \(gateway)"
+        ))
     }
     for route in network.routes {
-      let kind: NetlinkMessage.RouteKind =
-        switch route.routeType {
-        case .unicast: .unicast
-        case .blackhole: .blackhole
-        case .unreachable: .unreachable
-        case .prohibit: .prohibit
-        }
+      let kind = Self.kind(route.routeType)
       batch.append(
         (
           .newRoute(
@@ -94,6 +84,51 @@ struct NativeAttachment: Sendable {
         ))
     }
     return batch
+  }
+
+  /// The network's routes that belong to no link (blackhole, unreachable, prohibit), with the index of the request
+  /// in ``containerRequests(link:)`` that adds each: deleting the interface leaves them, so teardown and rollback
+  /// delete them.
+  var linklessRoutes: [(requestIndex: Int, route: Route)] {
+    let first = 2 + addresses.count + defaultRouteGateways.count
+    return network.routes.enumerated().compactMap { offset, route in
+      route.routeType == .unicast ? nil : (first + offset, route)
+    }
+  }
+
+  /// Deletions of ``linklessRoutes`` whose adding request is in `indices` (those that succeeded).
+  func linklessRouteDeletions(only indices: Set<Int>) -> [(message: NetlinkMessage, operation: String)] {
+    Self.deletions(of: linklessRoutes.filter { indices.contains($0.requestIndex) }.map(\.route))
+  }
+
+  /// Deletions of the routes among `routes` that belong to no link.
+  static func deletions(of routes: [Route]) -> [(message: NetlinkMessage, operation: String)] {
+    routes.filter { $0.routeType != .unicast }.map { route in
+      (
+        .deleteRoute(
+          destination: route.destination, kind: kind(route.routeType), isIPv6: !route.destination.address.isIPv4),
+        "delete the \(route.routeType.rawValue) route to \(route.destination)"
+      )
+    }
+  }
+
+  /// The gateways that get a default route: the first of each family, unless there are none.
+  var defaultRouteGateways: [IPAddress] {
+    guard defaultRoutes else { return [] }
+    var families: Set<Bool> = []
+    return addresses.compactMap { address in
+      guard let gateway = address.gateway, families.insert(gateway.isIPv6).inserted else { return nil }
+      return gateway
+    }
+  }
+
+  static func kind(_ type: RouteType) -> NetlinkMessage.RouteKind {
+    switch type {
+    case .unicast: .unicast
+    case .blackhole: .blackhole
+    case .unreachable: .unreachable
+    case .prohibit: .prohibit
+    }
   }
 
   func state(_ phase: AttachmentState.Phase, containerName: String, namespacePath: String) -> AttachmentState {

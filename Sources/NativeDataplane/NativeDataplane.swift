@@ -57,14 +57,30 @@ public struct NativeDataplane: NetavarkDataplane {
     let host = try hostNetlink()
     let store = store
     var failures: [NetworkError] = []
+    // The container's side, only while the namespace lives on and is the container's (the backend passes no path
+    // for a dead or replaced one); opened once, and only when there is something to do in it.
+    let namespaceLivesOn =
+      !request.options.namespaceWillBeRemoved && !namespacePath.isEmpty && access(namespacePath, F_OK) == 0
+    var containerSocket: RouteNetlink?
+    func container() throws(NetworkError) -> RouteNetlink {
+      if let containerSocket { return containerSocket }
+      let opened = try netlink { () throws(NetlinkError) in try RouteNetlink(namespacePath: namespacePath) }
+      containerSocket = opened
+      return opened
+    }
     for named in request.options.networks.reversed() {
       let network = request.networkInfo[named.name]
       let state = store.read(network: named.name, containerID: request.options.containerID)
       do {
+        let deletions = NativeAttachment.deletions(of: network?.routes ?? [])
+        if namespaceLivesOn && !deletions.isEmpty {
+          let socket = try container()
+          try netlink { () throws(NetlinkError) in try socket.requests(deletions, tolerating: [ESRCH, ENOENT]) }
+        }
         switch network?.driver ?? state?.driver ?? "bridge" {
         case "macvlan":
           // It lives in the container's namespace only: gone with it, or deleted there while it lives.
-          if !request.options.namespaceWillBeRemoved, !namespacePath.isEmpty, access(namespacePath, F_OK) == 0 {
+          if namespaceLivesOn {
             try removeContainerLink(named.options.interfaceName, namespacePath: namespacePath)
           }
         default:
@@ -167,12 +183,20 @@ public struct NativeDataplane: NetavarkDataplane {
       }
     }
     let link = try netlink { () throws(NetlinkError) in try container.linkIndex(attachment.interfaceName) }
-    do {
-      try container.requests(attachment.containerRequests(link: link))
-    } catch {
+    let outcomes = try netlink { () throws(NetlinkError) in
+      try container.results(of: attachment.containerRequests(link: link))
+    }
+    // Routes of no link outlive the interface: the ones this call added are deleted on undo, never others'.
+    let added = Set(attachment.linklessRoutes.map(\.requestIndex).filter { outcomes[$0] == nil })
+    if !added.isEmpty {
+      undo.append {
+        try? container.requests(attachment.linklessRouteDeletions(only: added), tolerating: [ESRCH, ENOENT])
+      }
+    }
+    if let failure = outcomes.lazy.compactMap({ $0 }).first {
       throw NetworkError(
-        .io, "configuring \(attachment.interfaceName) for network \(attachment.network.name): \(error)",
-        causes: [error])
+        .io, "configuring \(attachment.interfaceName) for network \(attachment.network.name): \(failure)",
+        causes: [failure])
     }
     try store.write(attachment.state(.done, containerName: name, namespacePath: namespacePath))
   }

@@ -67,6 +67,7 @@ public enum Netlink {
     public static let getLink: UInt16 = 18
     public static let newAddress: UInt16 = 20
     public static let newRoute: UInt16 = 24
+    public static let deleteRoute: UInt16 = 25
     public static let getRoute: UInt16 = 26
   }
   /// `IFLA_*` link attributes used here.

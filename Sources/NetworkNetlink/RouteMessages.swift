@@ -195,6 +195,17 @@ extension NetlinkMessage {
     return message
   }
 
+  /// `RTM_DELROUTE` of a route in the main table that `newRoute` added: matched by destination, kind and family
+  /// (routes of the kinds other than unicast belong to no link, so deleting an interface leaves them).
+  public static func deleteRoute(destination: IPNetwork?, kind: RouteKind = .unicast, isIPv6: Bool) -> NetlinkMessage {
+    let header: [UInt8] =
+      [UInt8(isIPv6 ? AF_INET6 : AF_INET), UInt8(destination?.prefixLength ?? 0), 0, 0, 254, 4, 0, kind.rawValue]
+      + Netlink.le32(0)
+    var message = NetlinkMessage(type: Netlink.MessageType.deleteRoute, flags: Netlink.Flag.ack, header: header)
+    if let destination { message.append(1, destination.masked.address.networkOrderBytes) }  // RTA_DST
+    return message
+  }
+
   /// `RTM_GETROUTE` dump of one family's routes.
   public static func dumpRoutes(isIPv6: Bool) -> NetlinkMessage {
     NetlinkMessage(

@@ -52,25 +52,38 @@ public final class RouteNetlink {
   public func requests(_ batch: [(message: NetlinkMessage, operation: String)], tolerating: Set<Int32> = [])
     throws(NetlinkError)
   {
-    guard !batch.isEmpty else { return }
+    for result in try results(of: batch) {
+      if let failure = result, !tolerating.contains(failure.errno) { throw failure }
+    }
+  }
+
+  /// Sends every request in one datagram and returns each one's outcome, in order: nil for done, else its error.
+  /// What a caller undoes after a partial failure is exactly what succeeded.
+  public func results(of batch: [(message: NetlinkMessage, operation: String)]) throws(NetlinkError)
+    -> [NetlinkError?]
+  {
+    guard !batch.isEmpty else { return [] }
     let first = sequence &+ 1
     var datagram: [UInt8] = []
     for (offset, item) in batch.enumerated() { datagram += item.message.encoded(sequence: first &+ UInt32(offset)) }
     sequence = first &+ UInt32(batch.count - 1)
     try socket.send(datagram)
+    var outcomes = [NetlinkError?](repeating: nil, count: batch.count)
+    var answered = [Bool](repeating: false, count: batch.count)
     var pending = batch.count
-    var failure: NetlinkError?
     while pending > 0 {
       for reply in NetlinkReply.split(try socket.receive()) {
         let offset = Int(reply.sequence &- first)
-        guard offset >= 0, offset < batch.count, let (code, text) = reply.acknowledgement else { continue }
+        guard offset >= 0, offset < batch.count, !answered[offset], let (code, text) = reply.acknowledgement
+        else { continue }
+        answered[offset] = true
         pending -= 1
-        if code != 0, !tolerating.contains(code), failure == nil {
-          failure = NetlinkError(operation: batch[offset].operation, errno: code, kernelMessage: text)
+        if code != 0 {
+          outcomes[offset] = NetlinkError(operation: batch[offset].operation, errno: code, kernelMessage: text)
         }
       }
     }
-    if let failure { throw failure }
+    return outcomes
   }
 
   /// What a link is: its index, kind (`veth`, `bridge`, …; nil for kindless links such as `lo`), bridge master

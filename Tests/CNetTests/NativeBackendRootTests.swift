@@ -531,15 +531,8 @@ struct NativeBackendRootTests {
           #expect(again[network.name]?.interfaces["eth0"]?.subnets.count == 2)
           try await world.teardown(container, networks: [network.name])
         }
-        if scenario == .everyRouteType {
-          // Blackhole, unreachable and prohibit routes belong to no link, so deleting the container's interface
-          // leaves them, and the next setup's identical routes are refused with EEXIST.
-          await withKnownIssue("an explicit teardown leaves the network's routes without a link in the namespace") {
-            try await leftNoRouteAndJoinsAgain()
-          }
-        } else {
-          try await leftNoRouteAndJoinsAgain()
-        }
+        // Blackhole, unreachable and prohibit routes belong to no link: teardown deletes them itself.
+        try await leftNoRouteAndJoinsAgain()
         #expect(try container.namespace.linkNames() == ["lo"])
         #expect(try world.vethEnds() == [])
       }
