@@ -257,7 +257,7 @@ func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.
       hex(
         NetlinkMessage.deleteRoute(destination: IPNetwork("fd00:9::/32"), kind: .unreachable, isIPv6: true)
           .encoded(sequence: 6))
-        == "2c000000" + "1900" + "0500" + "06000000" + "00000000"  // DELROUTE, REQUEST|ACK
+        == "30000000" + "1900" + "0500" + "06000000" + "00000000"  // DELROUTE, REQUEST|ACK
         + "0a200000" + "fe040007" + "00000000"  // AF_INET6, /32, main, static, universe, unreachable
         + "1400" + "0100" + "fd000009000000000000000000000000")  // RTA_DST
   }
