@@ -86,7 +86,7 @@ let package = Package(
       name: "NativeDataplane",
       dependencies: [
         "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkNamespace", "NetworkNetlink",
-        "SystemSupport", .product(name: "Logging", package: "swift-log"),
+        "OrderedJSON", "SystemSupport", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),

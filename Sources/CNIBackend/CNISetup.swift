@@ -35,10 +35,7 @@ extension CNINetworkBackend {
     // did not make. So an existing one is refused before any plugin runs, never attached over.
     try await refuseExistingAttachments(plan, containerID: containerID)
     if let interface = present.first {
-      throw NetworkError(
-        .alreadyExists,
-        "interface \(interface) already exists in network namespace \(namespacePath): choose another interface_name, or tear down the attachment that made it"
-      )
+      throw NetworkError.interfaceExists(interface, namespacePath: namespacePath)
     }
     var attached: [Attachment] = []
     var statuses: [String: StatusBlock] = [:]

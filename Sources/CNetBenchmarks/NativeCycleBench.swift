@@ -18,7 +18,8 @@ func benchmarkNativeCycles(options settings: Options, work: String) async throws
     settings.backend = kind
     settings.configDirectory = "\(work)/native-library/conf"
     settings.runDirectory = "\(work)/native-library/\(kind.rawValue)-run"
-    settings.hostNamespacePath = host
+    // Run inside the host namespace (scripts/bench does), the backend needs no thread to reach it, as on a host.
+    settings.hostNamespacePath = NetworkNamespace.isCurrent(host) ? nil : host
     settings.logger = quietLogger
     return try! NetworkBackendFactory.makeBackend(settings)
   }

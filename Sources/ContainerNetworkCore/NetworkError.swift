@@ -68,6 +68,14 @@ public struct NetworkError: Error, Hashable, Sendable, CustomStringConvertible {
     NetworkError(.alreadyExists, "network name \(name) already used: network already exists")
   }
 
+  /// An interface a setup would create is in the container's namespace already.
+  public static func interfaceExists(_ interface: String, namespacePath: String) -> NetworkError {
+    NetworkError(
+      .alreadyExists,
+      "interface \(interface) already exists in network namespace \(namespacePath): choose another interface_name, or tear down the attachment that made it"
+    )
+  }
+
   /// Podman's wording for a subnet collision.
   public static func subnetUsed(_ subnet: CustomStringConvertible) -> NetworkError {
     NetworkError(.subnetInUse, "subnet \(subnet) is already used on the host or by another config")

@@ -1,6 +1,7 @@
 import ContainerNetworkCore
 import Logging
 import NetavarkBackend
+import NetworkNamespace
 import NetworkNetlink
 
 #if canImport(Glibc)
@@ -25,10 +26,15 @@ public struct NativeDataplane: NetavarkDataplane {
 
   public var tearsDownWithoutNamespace: Bool { true }
 
+  public var preparesNamespaces: Bool { true }
+
   var store: AttachmentStateStore { AttachmentStateStore(directory: configuration.stateDirectory) }
 
   public func setup(namespacePath: String, request: NetavarkRequest) async throws -> [String: StatusBlock] {
     let attachments = try plan(request)
+    guard NetworkNamespace.isNetworkNamespace(namespacePath) else {
+      throw NetworkError(.invalidArgument, "\(namespacePath) is not a network namespace")
+    }
     let host = try hostNetlink()
     let namespaceFD = open(namespacePath, O_RDONLY | O_CLOEXEC)
     guard namespaceFD >= 0 else {
@@ -37,6 +43,13 @@ public struct NativeDataplane: NetavarkDataplane {
     }
     defer { close(namespaceFD) }
     let container = try netlink { () throws(NetlinkError) in try RouteNetlink(namespacePath: namespacePath) }
+    // lo comes up in each network's batch; an interface name that is taken is refused before anything is made.
+    for attachment in attachments {
+      let interface = attachment.interfaceName
+      if try netlink({ () throws(NetlinkError) in try container.link(named: interface) }) != nil {
+        throw NetworkError.interfaceExists(interface, namespacePath: namespacePath)
+      }
+    }
     var undo: [() -> Void] = []
     var statuses: [String: StatusBlock] = [:]
     for attachment in attachments {

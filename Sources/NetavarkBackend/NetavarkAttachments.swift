@@ -22,12 +22,12 @@ extension NetavarkNetworkBackend {
     var request = options
     request.networks = named
     try SetupValidation.validate(request, networks: resolved)
-    let present = try await namespaces.prepare(namespacePath, interfaces: named.map(\.options.interfaceName))
+    // A dataplane that brings lo up and looks for the interfaces itself saves the thread this takes.
+    let present =
+      dataplane.preparesNamespaces
+      ? [] : try await namespaces.prepare(namespacePath, interfaces: named.map(\.options.interfaceName))
     if let interface = present.first {
-      throw NetworkError(
-        .alreadyExists,
-        "interface \(interface) already exists in network namespace \(namespacePath): choose another interface_name, or tear down the attachment that made it"
-      )
+      throw NetworkError.interfaceExists(interface, namespacePath: namespacePath)
     }
     // netavark 1.4 has no lock of its own: concurrent runs race on the shared chains and the bridge. Podman holds
     // its network lock around allocation and the netavark run, for setup and teardown alike; so do we.

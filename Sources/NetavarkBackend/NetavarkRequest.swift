@@ -80,6 +80,10 @@ public protocol NetavarkDataplane: Sendable {
   /// replaced), working on the host side only; netavark cannot, and is given a stand-in namespace instead.
   var tearsDownWithoutNamespace: Bool { get }
 
+  /// Whether a setup itself checks that the path is a network namespace, brings its `lo` up and refuses an interface
+  /// name that exists there (``NetworkError/interfaceExists(_:namespacePath:)``), so the backend need not.
+  var preparesNamespaces: Bool { get }
+
   /// Removes what containers that died without a teardown left that only the dataplane knows of (the backend's
   /// own records are collected by the backend), and returns what it found; with `dryRun` it only lists.
   func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment]
@@ -92,6 +96,8 @@ extension NetavarkDataplane {
   public var doesPodman5Options: Bool { false }
 
   public var tearsDownWithoutNamespace: Bool { false }
+
+  public var preparesNamespaces: Bool { false }
 
   /// netavark keeps nothing of its own per container beyond what the backend records.
   public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] { [] }
