@@ -16,11 +16,17 @@ import Testing
   .serialized)
 struct LifecycleTests {
   static let backends = ["cni", "netavark"]
+  /// The native backend has no firewall yet (no published ports): it joins the tests that need none.
+  static let backendsWithoutPorts = backends + ["native"]
 
-  /// `cnet` for `backend`: the sandbox's directories, and for netavark its own run directory.
+  /// The options that choose `backend`: for netavark and native, also their own run directory.
+  static func backendOptions(_ sandbox: CNetSandbox, _ backend: String) -> [String] {
+    backend == "cni" ? [] : ["--backend", backend, "--run-dir", sandbox.root.appending("run")]
+  }
+
+  /// `cnet` for `backend`: the sandbox's directories and ``backendOptions(_:_:)``.
   static func cnet(_ sandbox: CNetSandbox, _ backend: String, _ arguments: [String]) throws -> CommandResult {
-    let extra = backend == "netavark" ? ["--backend", "netavark", "--run-dir", sandbox.root.appending("run")] : []
-    return try sandbox.cnet([arguments[0]] + extra + arguments.dropFirst())
+    try sandbox.cnet([arguments[0]] + backendOptions(sandbox, backend) + arguments.dropFirst())
   }
 
   static func succeed(
@@ -37,7 +43,9 @@ struct LifecycleTests {
       .map { $0.replacingOccurrences(of: #"\[\d+:\d+\]"#, with: "", options: .regularExpression) }
   }
 
-  @Test("a dead container's static IP is reused and its network removed without a teardown", arguments: backends)
+  @Test(
+    "a dead container's static IP is reused and its network removed without a teardown",
+    arguments: backendsWithoutPorts)
   func theDeadNamespaceStory(backend: String) async throws {
     let host = try TestNamespace(prefix: "sth")
     defer { host.remove() }
@@ -194,7 +202,9 @@ struct LifecycleTests {
     }
   }
 
-  @Test("connect and disconnect add and remove a second interface; the first keeps working", arguments: backends)
+  @Test(
+    "connect and disconnect add and remove a second interface; the first keeps working",
+    arguments: backendsWithoutPorts)
   func connectAndDisconnect(backend: String) async throws {
     let host = try TestNamespace(prefix: "sch")
     defer { host.remove() }
@@ -279,7 +289,7 @@ struct LifecycleTests {
 
   /// Setups killed with SIGKILL at random moments, each container's namespace then deleted (it died): one `cnet gc`
   /// leaves no veth, no address reservation, no result-cache entry and no rule.
-  @Test("gc after 100 setups killed at random moments leaves nothing", arguments: backends)
+  @Test("gc after 100 setups killed at random moments leaves nothing", arguments: backendsWithoutPorts)
   func gcAfterKilledSetups(backend: String) async throws {
     let host = try TestNamespace(prefix: "skh")
     defer { host.remove() }
@@ -288,19 +298,22 @@ struct LifecycleTests {
       _ = try Self.succeed(sandbox, backend, ["create", "--subnet", "10.79.40.0/22", network])
       let warm = try TestNamespace(prefix: "skw")
       defer { warm.remove() }
+      let ports = backend != "native"
       _ = try Self.succeed(
-        sandbox, backend, ["setup", "--container-id", "warm", "--network", network, "-p", "18990:80", warm.path])
+        sandbox, backend,
+        ["setup", "--container-id", "warm", "--network", network] + (ports ? ["-p", "18990:80"] : []) + [warm.path])
       _ = try Self.succeed(sandbox, backend, ["teardown", "--container-id", "warm", "--network", network, warm.path])
       let baseline = try Self.rules(host)
       var generator = SeededGenerator(seed: 15)
-      let extra = backend == "netavark" ? ["--backend", "netavark", "--run-dir", sandbox.root.appending("run")] : []
+      let extra = Self.backendOptions(sandbox, backend)
       for round in 0..<100 {
         let namespace = try TestNamespace(prefix: "skc")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: sandbox.binary)
         process.arguments =
           ["setup"] + extra + sandbox.directoryOptions
-          + ["--container-id", "killed\(round)", "--network", network, "-p", "\(19000 + round):80", namespace.path]
+          + ["--container-id", "killed\(round)", "--network", network]
+          + (ports ? ["-p", "\(19000 + round):80"] : []) + [namespace.path]
         process.environment = sandbox.environment()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -330,6 +343,10 @@ struct LifecycleTests {
         let rows = try runCommand(
           ["sqlite3", sandbox.root.appending("run/cnet-ipam.sqlite"), "SELECT count(*) FROM allocation"]).stdout
         #expect(rows == "0\n")
+      }
+      if backend == "native" {
+        let states = (try? FileManager.default.subpathsOfDirectory(atPath: sandbox.root.appending("run/cnet-native")))
+        #expect((states ?? []).filter { $0.hasSuffix(".json") } == [], "state files left")
       }
     }
   }
