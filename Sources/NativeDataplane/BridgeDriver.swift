@@ -18,11 +18,13 @@ struct BridgeDriver {
   func ensureBridge(_ network: Network) throws(NetworkError) -> Int32 {
     let name = network.networkInterface
     var link = try netlink { () throws(NetlinkError) in try host.link(named: name) }
+    var created = false
     if link == nil {
       do {
         try host.createBridge(
           name: name, mac: NativeNames.bridgeMAC(name: name),
           mtu: network.options["mtu"].flatMap { UInt32($0) }.flatMap { $0 == 0 ? nil : $0 })
+        created = true
       } catch  where error.errno == EEXIST {
         // Another process made it a moment ago.
       } catch {
@@ -61,8 +63,12 @@ struct BridgeDriver {
     }
     batch.append(
       (
+        // Only a bridge made here is tagged: garbage collection may delete an idle bridge of ours, never one that
+        // someone else made (a user's, or netavark's before a switch of backends).
         .setLink(
-          index: link.index, up: true, master: vrf, ipv4: network.internal ? [.forwarding: 0] : [:]),
+          index: link.index, up: true, master: vrf,
+          alias: created ? NativeNames.bridgeAlias(networkID: network.id) : nil,
+          ipv4: network.internal ? [.forwarding: 0] : [:]),
         "set bridge \(name) up"
       ))
     try netlink { () throws(NetlinkError) in try host.requests(batch) }

@@ -12,6 +12,12 @@ import NetworkNetlink
 /// that no state file accounts for (a crash between a teardown's link removal and its state removal cannot leave
 /// one; a crash of a setup before its intent was written cannot make one). It reads only its own files and links,
 /// so it is safe beside setups in other processes: a setup writes its intent before its link exists.
+///
+/// Bridges this dataplane created (tagged ``NativeNames/bridgeAlias(networkID:)``) that have no port and no state
+/// file naming them go too, as netavark deletes a bridge with its last container: Podman's `network rm` never
+/// calls its netavark, so with cnet as Podman's netavark this is how a removed network's bridge goes. The next
+/// container of a network that still exists makes its bridge again. Setups hold the network lock that gc holds
+/// (`netavark.lock`, Podman's too), so no setup can be choosing a bridge that gc deletes.
 extension NativeDataplane {
   public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] {
     let host = try hostNetlink()
@@ -21,6 +27,9 @@ extension NativeDataplane {
     let links = try netlink { () throws(NetlinkError) in try host.links() }
     var found: [StaleAttachment] = []
     var accounted: Set<String> = []
+    /// Links that this run removes (or, dry, would): they leave their bridge.
+    var removed: Set<String> = []
+    var bridgesInUse: Set<String> = []
     for state in store.all().sorted(by: { ($0.containerID, $0.network) < ($1.containerID, $1.network) }) {
       let gone = access(state.namespacePath, F_OK) != 0 && errno == ENOENT
       let replaced =
@@ -28,10 +37,13 @@ extension NativeDataplane {
         && NetworkNamespace.identityText(of: state.namespacePath) != state.namespaceIdentity
       guard gone || replaced else {
         if let name = state.hostInterface { accounted.insert(name) }
+        if let bridge = state.bridge { bridgesInUse.insert(bridge) }
         continue
       }
       found.append(
         StaleAttachment(containerID: state.containerID, network: state.network, namespacePath: state.namespacePath))
+      // Its host end is this attachment's, not an orphan to list again below.
+      if let name = state.hostInterface { removed.insert(name) }
       guard !dryRun else { continue }
       if let name = state.hostInterface {
         try BridgeDriver(host: host, hostNamespacePath: configuration.hostNamespacePath).removeVeth(
@@ -40,7 +52,10 @@ extension NativeDataplane {
       store.remove(network: state.network, containerID: state.containerID)
     }
     for link in links
-    where link.alias?.hasPrefix(NativeNames.aliasPrefix) == true && !accounted.contains(link.name) {
+    where link.alias?.hasPrefix(NativeNames.aliasPrefix) == true && !accounted.contains(link.name)
+      && !removed.contains(link.name)
+    {
+      removed.insert(link.name)
       // The alias is `cnet:<network ID 12>:<container ID 12>`: what the listing can say of the owner.
       let parts = link.alias!.split(separator: ":").map(String.init)
       found.append(
@@ -50,6 +65,23 @@ extension NativeDataplane {
       guard !dryRun else { continue }
       do {
         try host.request(.deleteLink(index: link.index), operation: "deleting leftover link \(link.name)")
+      } catch  where error.errno == ENODEV {
+        continue
+      } catch {
+        configuration.logger.warning("gc: \(error)")
+      }
+    }
+    for bridge in links where bridge.alias?.hasPrefix(NativeNames.bridgeAliasPrefix) == true {
+      guard !links.contains(where: { $0.master == bridge.index && !removed.contains($0.name) }),
+        !bridgesInUse.contains(bridge.name)
+      else { continue }
+      found.append(
+        StaleAttachment(
+          containerID: "-", network: String(bridge.alias!.dropFirst(NativeNames.bridgeAliasPrefix.count)),
+          namespacePath: "bridge \(bridge.name)"))
+      guard !dryRun else { continue }
+      do {
+        try host.request(.deleteLink(index: bridge.index), operation: "deleting idle bridge \(bridge.name)")
       } catch  where error.errno == ENODEV {
         continue
       } catch {

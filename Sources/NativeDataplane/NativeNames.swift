@@ -18,6 +18,13 @@ enum NativeNames {
   /// The prefix every alias of ours starts with, for garbage collection.
   static let aliasPrefix = "cnet:"
 
+  /// The tag on a bridge this dataplane created: `cnet-bridge:<network ID 12>`.
+  static func bridgeAlias(networkID: String) -> String {
+    bridgeAliasPrefix + networkID.prefix(12)
+  }
+
+  static let bridgeAliasPrefix = "cnet-bridge:"
+
   /// A bridge's fixed MAC: locally administered, unicast, from a hash of its name (so every process that creates it
   /// in a race gives it the same one).
   static func bridgeMAC(name: String) -> MACAddress {
