@@ -126,6 +126,7 @@ public struct NativeDataplane: NetavarkDataplane {
   public func updateDNSServers(network: String, servers: [String]) async throws {}
 
   public func removeNetwork(_ network: Network) async throws {
+    KnownBridges.shared.forget(network)
     if network.driver == "bridge" && !network.networkInterface.isEmpty {
       try BridgeDriver(host: try hostNetlink(), hostNamespacePath: configuration.hostNamespacePath).removeBridge(
         network)
@@ -189,8 +190,22 @@ public struct NativeDataplane: NetavarkDataplane {
       }
     default:
       let bridges = BridgeDriver(host: host, hostNamespacePath: configuration.hostNamespacePath)
-      let bridge = try bridges.ensureBridge(attachment.network)
-      try bridges.createVeth(attachment, bridge: bridge, namespaceFD: namespaceFD)
+      // A bridge this process made sure of before is taken as it was; if it has gone since (rm or gc elsewhere),
+      // attaching to it fails, the veth is removed, and the bridge is made sure of again.
+      if let known = KnownBridges.shared.index(of: attachment.network) {
+        do {
+          try bridges.createVeth(attachment, bridge: known, namespaceFD: namespaceFD)
+        } catch {
+          KnownBridges.shared.forget(attachment.network)
+          let bridge = try bridges.ensureBridge(attachment.network)
+          try bridges.createVeth(attachment, bridge: bridge, namespaceFD: namespaceFD)
+          KnownBridges.shared.remember(attachment.network, index: bridge)
+        }
+      } else {
+        let bridge = try bridges.ensureBridge(attachment.network)
+        try bridges.createVeth(attachment, bridge: bridge, namespaceFD: namespaceFD)
+        KnownBridges.shared.remember(attachment.network, index: bridge)
+      }
       undo.append {
         _ = try? host.request(.deleteLink(name: attachment.hostInterface), operation: "undo veth")
       }
