@@ -31,6 +31,7 @@ let package = Package(
     .library(name: "NetworkIPAM", targets: ["NetworkIPAM"]),
     .library(name: "NetworkNetlink", targets: ["NetworkNetlink"]),
     .library(name: "NativeDataplane", targets: ["NativeDataplane"]),
+    .library(name: "NetworkNFTables", targets: ["NetworkNFTables"]),
     .executable(name: "cnet", targets: ["cnet"]),
   ],
   dependencies: [
@@ -81,6 +82,8 @@ let package = Package(
     .target(
       name: "NetworkNetlink", dependencies: ["CNetShim", "NetworkAddress", "SystemSupport"],
       swiftSettings: swiftSettings),
+    // nftables over nfnetlink: element batches for sets and maps (the native firewall's per-container state).
+    .target(name: "NetworkNFTables", dependencies: ["NetworkAddress", "NetworkNetlink"], swiftSettings: swiftSettings),
     // The in-process dataplane: netavark's contract carried out over netlink (bridge, macvlan, routes).
     .target(
       name: "NativeDataplane",
@@ -228,6 +231,11 @@ let package = Package(
         .product(name: "Logging", package: "swift-log"),
       ],
       exclude: ["Fixtures"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
+      name: "NetworkNFTablesTests",
+      dependencies: ["NetworkAddress", "NetworkNFTables", "NetworkNetlink", "TestSupport"],
       swiftSettings: swiftSettings
     ),
     .testTarget(
