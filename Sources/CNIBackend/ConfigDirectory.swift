@@ -1,5 +1,6 @@
 import ContainerNetworkCore
 import Logging
+import SystemSupport
 
 #if canImport(Glibc)
   import Glibc
@@ -92,20 +93,8 @@ struct ConfigDirectory: Sendable {
 
   /// The `.conflist` names in the directory, sorted as libcni sorts them.
   private func conflistNames(_ directoryFD: Int32) -> [String] {
-    // fdopendir takes ownership of its descriptor, so it gets a duplicate.
-    let duplicate = dup(directoryFD)
-    guard duplicate >= 0 else { return [] }
-    guard let directory = fdopendir(duplicate) else {
-      close(duplicate)
-      return []
-    }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-      }
-      if name.hasSuffix(".conflist") && !name.hasPrefix(".") { names.append(name) }
+    let names = (DirectoryEntries.names(ofDescriptor: directoryFD) ?? []).filter {
+      $0.hasSuffix(".conflist") && !$0.hasPrefix(".")
     }
     // Byte order, as Go sorts strings. The bytes are taken once per name: comparing String.UTF8View directly
     // is several times slower.

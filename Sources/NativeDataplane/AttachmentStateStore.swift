@@ -86,8 +86,8 @@ struct AttachmentStateStore: Sendable {
   /// Every state file of every network.
   func all() -> [AttachmentState] {
     var found: [AttachmentState] = []
-    for network in Self.entries(of: directory) {
-      for file in Self.entries(of: "\(directory)/\(network)") where file.hasSuffix(".json") {
+    for network in DirectoryEntries.names(at: directory) ?? [] {
+      for file in DirectoryEntries.names(at: "\(directory)/\(network)") ?? [] where file.hasSuffix(".json") {
         if let state = read(network: network, containerID: String(file.dropLast(5))) { found.append(state) }
       }
     }
@@ -97,18 +97,8 @@ struct AttachmentStateStore: Sendable {
   /// Removes the network's directory, once it has no containers.
   func removeNetwork(_ network: String) {
     let networkDirectory = "\(directory)/\(network)"
-    for file in Self.entries(of: networkDirectory) { unlink("\(networkDirectory)/\(file)") }
+    for file in DirectoryEntries.names(at: networkDirectory) ?? [] { unlink("\(networkDirectory)/\(file)") }
     rmdir(networkDirectory)
   }
 
-  private static func entries(of path: String) -> [String] {
-    guard let handle = opendir(path) else { return [] }
-    defer { closedir(handle) }
-    var names: [String] = []
-    while let entry = readdir(handle) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-      if name != "." && name != ".." { names.append(name) }
-    }
-    return names
-  }
 }

@@ -120,12 +120,9 @@ struct BridgeDriver {
   func removeVeth(named name: String, namespaceWillBeRemoved: Bool) throws(NetworkError) {
     let message: NetlinkMessage =
       namespaceWillBeRemoved ? .setLink(name: name, up: false) : .deleteLink(name: name)
-    do {
-      try host.request(message, operation: namespaceWillBeRemoved ? "taking \(name) down" : "deleting \(name)")
-    } catch  where error.errno == ENODEV {
-      return
-    } catch {
-      throw NetworkError(.io, "\(error)", causes: [error])
+    try netlink { () throws(NetlinkError) in
+      try host.requestIfLinkExists(
+        message, operation: namespaceWillBeRemoved ? "taking \(name) down" : "deleting \(name)")
     }
   }
 
@@ -134,12 +131,9 @@ struct BridgeDriver {
     guard let link = try netlink({ () throws(NetlinkError) in try host.link(named: network.networkInterface) }),
       link.kind == "bridge"
     else { return }
-    do {
-      try host.request(.deleteLink(index: link.index), operation: "deleting bridge \(network.networkInterface)")
-    } catch  where error.errno == ENODEV {
-      return
-    } catch {
-      throw NetworkError(.io, "\(error)", causes: [error])
+    try netlink { () throws(NetlinkError) in
+      try host.requestIfLinkExists(
+        .deleteLink(index: link.index), operation: "deleting bridge \(network.networkInterface)")
     }
   }
 
@@ -163,34 +157,4 @@ struct BridgeDriver {
       throw NetworkError(.io, "enabling forwarding for network \(network.name): \(error)", causes: [error])
     }
   }
-}
-
-/// Runs netlink work and turns its error into the package's, with the kernel's reason and errno kept.
-@discardableResult
-func netlink<T>(_ body: () throws(NetlinkError) -> T) throws(NetworkError) -> T {
-  do {
-    return try body()
-  } catch {
-    throw NetworkError(.io, "\(error)", causes: [error])
-  }
-}
-
-/// `/proc/sys` switches: read first, written only when off (a write costs more, and needs the right to).
-enum Sysctl {
-  static func enable(_ path: String) throws {
-    let fd = open(path, O_RDWR | O_CLOEXEC)
-    guard fd >= 0 else { throw SysctlError(path: path, errno: errno) }
-    defer { close(fd) }
-    var current: UInt8 = 0
-    guard read(fd, &current, 1) == 1 else { throw SysctlError(path: path, errno: errno) }
-    guard current == UInt8(ascii: "0") else { return }
-    var one = UInt8(ascii: "1")
-    guard pwrite(fd, &one, 1, 0) == 1 else { throw SysctlError(path: path, errno: errno) }
-  }
-}
-
-struct SysctlError: Error, CustomStringConvertible {
-  var path: String
-  var errno: Int32
-  var description: String { "\(path): \(String(cString: strerror(errno)))" }
 }

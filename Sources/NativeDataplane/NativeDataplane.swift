@@ -239,12 +239,16 @@ public struct NativeDataplane: NetavarkDataplane {
   }
 
   private func removeContainerLink(_ name: String, namespacePath: String) throws(NetworkError) {
+    let container: RouteNetlink
     do {
-      try RouteNetlink(namespacePath: namespacePath).request(.deleteLink(name: name), operation: "deleting \(name)")
-    } catch  where error.errno == ENODEV || error.errno == ENOENT {
-      return
+      container = try RouteNetlink(namespacePath: namespacePath)
     } catch {
+      if error.errno == ENOENT { return }  // The namespace went in the meantime, and its interfaces with it.
       throw NetworkError(.io, "\(error)", causes: [error])
     }
+    try netlink { () throws(NetlinkError) in
+      try container.requestIfLinkExists(.deleteLink(name: name), operation: "deleting \(name)")
+    }
   }
+
 }

@@ -25,6 +25,14 @@ extension NativeDataplane {
     // Links before states: a setup writes its intent before its link exists, so any link listed here that is
     // still being set up has its state file by the time the states are read.
     let links = try netlink { () throws(NetlinkError) in try host.links() }
+    // One link's failure must not keep the others.
+    func delete(_ link: LinkInfo, _ operation: String) {
+      do {
+        try host.requestIfLinkExists(.deleteLink(index: link.index), operation: operation)
+      } catch {
+        configuration.logger.warning("gc: \(error)")
+      }
+    }
     var found: [StaleAttachment] = []
     var accounted: Set<String> = []
     /// Links that this run removes (or, dry, would): they leave their bridge.
@@ -63,13 +71,7 @@ extension NativeDataplane {
           containerID: parts.count == 3 ? parts[2] : "", network: parts.count == 3 ? parts[1] : "",
           namespacePath: "link \(link.name)"))
       guard !dryRun else { continue }
-      do {
-        try host.request(.deleteLink(index: link.index), operation: "deleting leftover link \(link.name)")
-      } catch  where error.errno == ENODEV {
-        continue
-      } catch {
-        configuration.logger.warning("gc: \(error)")
-      }
+      delete(link, "deleting leftover link \(link.name)")
     }
     for bridge in links where bridge.alias?.hasPrefix(NativeNames.bridgeAliasPrefix) == true {
       guard !links.contains(where: { $0.master == bridge.index && !removed.contains($0.name) }),
@@ -80,13 +82,7 @@ extension NativeDataplane {
           containerID: "-", network: String(bridge.alias!.dropFirst(NativeNames.bridgeAliasPrefix.count)),
           namespacePath: "bridge \(bridge.name)"))
       guard !dryRun else { continue }
-      do {
-        try host.request(.deleteLink(index: bridge.index), operation: "deleting idle bridge \(bridge.name)")
-      } catch  where error.errno == ENODEV {
-        continue
-      } catch {
-        configuration.logger.warning("gc: \(error)")
-      }
+      delete(bridge, "deleting idle bridge \(bridge.name)")
     }
     return found
   }

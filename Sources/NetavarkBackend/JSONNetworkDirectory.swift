@@ -40,14 +40,8 @@ struct JSONNetworkDirectory: Sendable {
   /// Every valid network file; an invalid one is skipped with a warning that names it and the reason.
   func scan() -> Snapshot {
     let modified = modificationTime()
-    guard let directory = opendir(path) else { return Snapshot(modified: modified, networks: []) }
-    defer { closedir(directory) }
-    var found: [String] = []
-    while let entry = readdir(directory) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-      if name.hasSuffix(".json") && !name.hasPrefix(".") { found.append(name) }
-    }
-    let names = found.sorted()
+    guard let entries = DirectoryEntries.names(at: path) else { return Snapshot(modified: modified, networks: []) }
+    let names = entries.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
     // Reading and decoding dominate `ls` with many networks; the files are independent, so every core takes a share.
     let results = Mutex([Result<Network, any Error>?](repeating: nil, count: names.count))
     let workers = names.count < 64 ? 1 : min(ProcessInfo.processInfo.activeProcessorCount, 8)

@@ -46,6 +46,18 @@ public final class RouteNetlink {
     }
   }
 
+  /// Sends a request about one link that may be gone already (deleting it, taking it down): `ENODEV` counts as
+  /// done. Returns whether the link was there.
+  @discardableResult
+  public func requestIfLinkExists(_ message: NetlinkMessage, operation: String) throws(NetlinkError) -> Bool {
+    do {
+      try request(message, operation: operation)
+      return true
+    } catch  where error.errno == ENODEV {
+      return false
+    }
+  }
+
   /// Sends every request in one datagram and waits for all their acknowledgements. The kernel runs them in order
   /// and each on its own (not as a transaction): the first failure is thrown after every answer is read, so the
   /// socket stays in step. A request whose errno is in `tolerating` counts as done.

@@ -75,16 +75,11 @@ public enum AtomicFile {
   /// while other processes write in the same directory.
   @discardableResult
   public static func removeStaleTemporaryFiles(in directory: String, grace: Double = 1) -> Int {
-    guard let dir = opendir(directory) else { return 0 }
-    defer { closedir(dir) }
+    guard let names = DirectoryEntries.names(at: directory) else { return 0 }
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     var removed = 0
-    while let entry = readdir(dir) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-      }
-      guard name.hasPrefix(temporaryPrefix) else { continue }
+    for name in names where name.hasPrefix(temporaryPrefix) {
       let path = "\(directory)/\(name)"
       let fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
       guard fd >= 0 else { continue }
