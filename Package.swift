@@ -88,7 +88,8 @@ let package = Package(
     .target(
       name: "NativeDataplane",
       dependencies: [
-        "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkNamespace", "NetworkNetlink",
+        "CNIRuntime", "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkNFTables", "NetworkNamespace",
+        "NetworkNetlink",
         "OrderedJSON", "SystemSupport", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings

@@ -32,6 +32,8 @@ struct AttachmentState: Codable, Hashable, Sendable {
   var bridge: String?
   var macAddress: String
   var addresses: [String]
+  /// The container's published ports, kept by the state of the network whose addresses they forward to.
+  var portForwards: [PortForward]?
 
   enum CodingKeys: String, CodingKey {
     case phase
@@ -47,6 +49,7 @@ struct AttachmentState: Codable, Hashable, Sendable {
     case bridge
     case macAddress = "mac_address"
     case addresses
+    case portForwards = "port_forwards"
   }
 }
 

@@ -53,7 +53,8 @@ struct BridgeDriver {
       vrf = device.index
     }
     // The gateways (replaced, so present ones are no error), then up, as its master's port, with forwarding off on
-    // an internal network: one datagram, repeated on every use so that a bridge someone changed is set right.
+    // an internal network and route_localnet on on others (ports published on 127.0.0.1 are routed to it, as
+    // netavark does): one datagram, repeated on every use so that a bridge someone changed is set right.
     var batch: [(message: NetlinkMessage, operation: String)] = []
     for subnet in network.subnets {
       guard let gateway = subnet.gateway,
@@ -68,7 +69,7 @@ struct BridgeDriver {
         .setLink(
           index: link.index, up: true, master: vrf,
           alias: created ? NativeNames.bridgeAlias(networkID: network.id) : nil,
-          ipv4: network.internal ? [.forwarding: 0] : [:]),
+          ipv4: network.internal ? [.forwarding: 0] : [.routeLocalnet: 1]),
         "set bridge \(name) up"
       ))
     try netlink { () throws(NetlinkError) in try host.requests(batch) }
@@ -102,12 +103,23 @@ struct BridgeDriver {
     } catch {
       throw NetworkError(.io, "\(operation): \(error)", causes: [error])
     }
-    do {
-      try host.request(
+    var port: [(message: NetlinkMessage, operation: String)] = [
+      (
         .setLink(
           name: attachment.hostInterface, up: true, master: bridge,
           alias: NativeNames.alias(containerID: attachment.containerID, networkID: attachment.network.id)),
-        operation: "attaching \(attachment.hostInterface) to bridge \(attachment.network.networkInterface)")
+        "attaching \(attachment.hostInterface) to bridge \(attachment.network.networkInterface)"
+      )
+    ]
+    // A container that publishes ports may reach them through a host address: the host routes that traffic back out
+    // of the port it came in by, which the bridge does only in hairpin mode. Others keep it off, so that their own
+    // broadcasts are not reflected to them.
+    if !attachment.forwards.isEmpty {
+      port.append(
+        (.setBridgePort(name: attachment.hostInterface, hairpin: true), "hairpin mode on \(attachment.hostInterface)"))
+    }
+    do {
+      try host.requests(port)
     } catch {
       // Made above and not yet tagged, so no teardown would take it for the container's: removed here.
       _ = try? host.request(.deleteLink(name: attachment.hostInterface), operation: "undo veth")

@@ -19,6 +19,8 @@ struct NativeAttachment: Sendable {
   var defaultRoutes: Bool
   /// The host end of the veth (bridge driver).
   var hostInterface: String
+  /// The container's published ports, when this is the network they forward to (one per container).
+  var forwards: [PortForward] = []
 
   init(network: Network, options: PerNetworkOptions, containerID: String) throws(NetworkError) {
     self.network = network
@@ -138,6 +140,6 @@ struct NativeAttachment: Sendable {
       namespaceIdentity: NetworkNamespace.identityText(of: namespacePath), interfaceName: interfaceName,
       hostInterface: network.driver == "bridge" ? hostInterface : nil,
       bridge: network.driver == "bridge" ? network.networkInterface : nil, macAddress: mac.description,
-      addresses: addresses.map(\.ipnet.description))
+      addresses: addresses.map(\.ipnet.description), portForwards: forwards.isEmpty ? nil : forwards)
   }
 }

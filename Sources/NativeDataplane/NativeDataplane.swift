@@ -1,6 +1,8 @@
 import ContainerNetworkCore
 import Logging
 import NetavarkBackend
+import NetworkAddress
+import NetworkNFTables
 import NetworkNamespace
 import NetworkNetlink
 
@@ -28,7 +30,13 @@ public struct NativeDataplane: NetavarkDataplane {
 
   public var preparesNamespaces: Bool { true }
 
+  public var reloadsInPlace: Bool { true }
+
   var store: AttachmentStateStore { AttachmentStateStore(directory: configuration.stateDirectory) }
+
+  var firewall: NativeFirewall {
+    NativeFirewall(hostNamespacePath: configuration.hostNamespacePath, nftPath: configuration.nftPath)
+  }
 
   public func setup(namespacePath: String, request: NetavarkRequest) async throws -> [String: StatusBlock] {
     let attachments = try plan(request)
@@ -52,11 +60,13 @@ public struct NativeDataplane: NetavarkDataplane {
     }
     var undo: [() -> Void] = []
     var statuses: [String: StatusBlock] = [:]
+    // Opened on first need: a container without ports on a bridge this process knows needs no firewall work.
+    var firewallSocket: NFTablesNetlink?
     for attachment in attachments {
       do {
-        try attach(
+        try await attach(
           attachment, request: request, namespacePath: namespacePath, host: host, container: container,
-          namespaceFD: namespaceFD, undo: &undo)
+          namespaceFD: namespaceFD, firewallSocket: &firewallSocket, undo: &undo)
       } catch {
         for step in undo.reversed() { step() }
         throw error
@@ -75,6 +85,7 @@ public struct NativeDataplane: NetavarkDataplane {
     let namespaceLivesOn =
       !request.options.namespaceWillBeRemoved && !namespacePath.isEmpty && access(namespacePath, F_OK) == 0
     var containerSocket: RouteNetlink?
+    var firewallSocket: NFTablesNetlink?
     func container() throws(NetworkError) -> RouteNetlink {
       if let containerSocket { return containerSocket }
       let opened = try netlink { () throws(NetlinkError) in try RouteNetlink(namespacePath: namespacePath) }
@@ -85,6 +96,11 @@ public struct NativeDataplane: NetavarkDataplane {
       let network = request.networkInfo[named.name]
       let state = store.read(network: named.name, containerID: request.options.containerID)
       do {
+        if let forwards = state?.portForwards, !forwards.isEmpty {
+          if firewallSocket == nil { firewallSocket = try firewall.socket() }
+          // A setup that stopped half-way may have failed to add them (another container's port): only ours go.
+          try firewall.unpublish(forwards, socket: firewallSocket!, verify: state?.phase != .done)
+        }
         let deletions = NativeAttachment.deletions(of: network?.routes ?? [])
         if namespaceLivesOn && !deletions.isEmpty {
           let socket = try container()
@@ -130,20 +146,34 @@ public struct NativeDataplane: NetavarkDataplane {
     if network.driver == "bridge" && !network.networkInterface.isEmpty {
       try BridgeDriver(host: try hostNetlink(), hostNamespacePath: configuration.hostNamespacePath).removeBridge(
         network)
+      try await firewall.removeNetwork(bridge: network.networkInterface)
     }
     store.removeNetwork(network.name)
+  }
+
+  /// Writes the firewall of these running containers again in one transaction (after `nft flush ruleset`): the
+  /// per-host objects, their bridge networks' chains and elements, and their published ports from the state files.
+  public func reloadFirewall(of requests: [NetavarkRequest]) async throws {
+    var networks: [String: Network] = [:]
+    var forwards: [PortForward] = []
+    for request in requests {
+      for named in request.options.networks {
+        if let network = request.networkInfo[named.name], network.driver == "bridge" {
+          networks[network.networkInterface] = network
+        }
+        if let state = store.read(network: named.name, containerID: request.options.containerID) {
+          forwards += state.portForwards ?? []
+        }
+      }
+    }
+    try await firewall.reload(
+      networks: networks.values.sorted { $0.networkInterface < $1.networkInterface }, forwards: forwards)
   }
 
   // MARK: Setup steps
 
   /// Every network of the request resolved and checked before anything is changed.
   private func plan(_ request: NetavarkRequest) throws(NetworkError) -> [NativeAttachment] {
-    if !request.options.portMappings.isEmpty {
-      throw NetworkError(
-        .notSupported,
-        "the native backend cannot publish ports yet (it has no firewall): use the netavark backend for containers with ports"
-      )
-    }
     var attachments: [NativeAttachment] = []
     for named in request.options.networks {
       guard let network = request.networkInfo[named.name] else {
@@ -152,12 +182,6 @@ public struct NativeDataplane: NetavarkDataplane {
       guard network.driver == "bridge" || network.driver == "macvlan" else {
         throw NetworkError(
           .notSupported, "unsupported driver \(network.driver) of network \(network.name): use bridge or macvlan")
-      }
-      if let isolate = network.options["isolate"], isolate != "false" {
-        throw NetworkError(
-          .notSupported,
-          "network \(network.name) is isolated (isolate=\(isolate)), which the native backend cannot enforce yet (it has no firewall): use the netavark backend"
-        )
       }
       if network.driver == "bridge" && network.networkInterface.isEmpty {
         throw NetworkError(.invalidArgument, "network \(network.name) has no bridge name (network_interface)")
@@ -170,14 +194,25 @@ public struct NativeDataplane: NetavarkDataplane {
       attachments.append(
         try NativeAttachment(network: network, options: named.options, containerID: request.options.containerID))
     }
+    // Published ports forward to the container's first IPv4 and first IPv6 address on its bridge networks, once
+    // (netavark adds them per network, and the first wins), and are kept by the first bridge network's state.
+    // macvlan networks publish nothing, as with netavark.
+    if !request.options.portMappings.isEmpty,
+      let carrier = attachments.firstIndex(where: { $0.network.driver == "bridge" })
+    {
+      let addresses = attachments.filter { $0.network.driver == "bridge" }.flatMap(\.addresses).map(\.ipnet.address)
+      attachments[carrier].forwards = try PortForward.forwards(
+        of: request.options.portMappings, ipv4: addresses.first { !$0.isIPv6 },
+        ipv6: addresses.first { $0.isIPv6 })
+    }
     return attachments
   }
 
   /// One network: intent, interface, container side, state. Each step that changed something leaves its undo.
   private func attach(
     _ attachment: NativeAttachment, request: NetavarkRequest, namespacePath: String, host: RouteNetlink,
-    container: RouteNetlink, namespaceFD: Int32, undo: inout [() -> Void]
-  ) throws(NetworkError) {
+    container: RouteNetlink, namespaceFD: Int32, firewallSocket: inout NFTablesNetlink?, undo: inout [() -> Void]
+  ) async throws(NetworkError) {
     let store = store
     let name = request.options.containerName
     try store.write(attachment.state(.intent, containerName: name, namespacePath: namespacePath))
@@ -190,19 +225,36 @@ public struct NativeDataplane: NetavarkDataplane {
       }
     default:
       let bridges = BridgeDriver(host: host, hostNamespacePath: configuration.hostNamespacePath)
-      // A bridge this process made sure of before is taken as it was; if it has gone since (rm or gc elsewhere),
-      // attaching to it fails, the veth is removed, and the bridge is made sure of again.
-      if let known = KnownBridges.shared.index(of: attachment.network) {
-        do {
-          try bridges.createVeth(attachment, bridge: known, namespaceFD: namespaceFD)
-        } catch {
-          KnownBridges.shared.forget(attachment.network)
-          let bridge = try bridges.ensureBridge(attachment.network)
-          try bridges.createVeth(attachment, bridge: bridge, namespaceFD: namespaceFD)
-          KnownBridges.shared.remember(attachment.network, index: bridge)
-        }
+      let firewall = firewall
+      func socket() throws(NetworkError) -> NFTablesNetlink {
+        if let firewallSocket { return firewallSocket }
+        let opened = try firewall.socket()
+        firewallSocket = opened
+        return opened
+      }
+      // A bridge this process made sure of (with its firewall) is taken as it was; if it has gone since (rm or gc
+      // elsewhere), attaching to it fails, the veth is removed, and the bridge is made sure of again.
+      let known = KnownBridges.shared.index(of: attachment.network)
+      var bridge: Int32
+      if let known {
+        bridge = known
       } else {
-        let bridge = try bridges.ensureBridge(attachment.network)
+        bridge = try bridges.ensureBridge(attachment.network)
+        try await firewall.ensure(attachment.network, socket: socket())
+        KnownBridges.shared.remember(attachment.network, index: bridge)
+      }
+      // Ports before the veth: a host port that another container holds fails the setup before any link is made.
+      if !attachment.forwards.isEmpty {
+        let socket = try socket()
+        try firewall.publish(attachment.forwards, socket: socket)
+        undo.append { try? firewall.unpublish(attachment.forwards, socket: socket) }
+      }
+      do {
+        try bridges.createVeth(attachment, bridge: bridge, namespaceFD: namespaceFD)
+      } catch  where known != nil {
+        KnownBridges.shared.forget(attachment.network)
+        bridge = try bridges.ensureBridge(attachment.network)
+        try await firewall.ensure(attachment.network, socket: socket())
         try bridges.createVeth(attachment, bridge: bridge, namespaceFD: namespaceFD)
         KnownBridges.shared.remember(attachment.network, index: bridge)
       }

@@ -17,7 +17,8 @@ import NetworkNetlink
 /// file naming them go too, as netavark deletes a bridge with its last container: Podman's `network rm` never
 /// calls its netavark, so with cnet as Podman's netavark this is how a removed network's bridge goes. The next
 /// container of a network that still exists makes its bridge again. Setups hold the network lock that gc holds
-/// (`netavark.lock`, Podman's too), so no setup can be choosing a bridge that gc deletes.
+/// (`netavark.lock`, Podman's too), so no setup can be choosing a bridge that gc deletes. A stale attachment's
+/// published ports and an idle bridge's firewall chains go with them.
 extension NativeDataplane {
   public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] {
     let host = try hostNetlink()
@@ -53,6 +54,10 @@ extension NativeDataplane {
       // Its host end is this attachment's, not an orphan to list again below.
       if let name = state.hostInterface { removed.insert(name) }
       guard !dryRun else { continue }
+      if let forwards = state.portForwards, !forwards.isEmpty {
+        // Only the ones that still forward to this container: its port may belong to another container by now.
+        try firewall.unpublish(forwards, socket: try firewall.socket(), verify: true)
+      }
       if let name = state.hostInterface {
         try BridgeDriver(host: host, hostNamespacePath: configuration.hostNamespacePath).removeVeth(
           named: name, namespaceWillBeRemoved: false)
@@ -83,6 +88,11 @@ extension NativeDataplane {
           namespacePath: "bridge \(bridge.name)"))
       guard !dryRun else { continue }
       delete(bridge, "deleting idle bridge \(bridge.name)")
+      do {
+        try await firewall.removeNetwork(bridge: bridge.name)
+      } catch {
+        configuration.logger.warning("gc: \(error)")
+      }
     }
     return found
   }

@@ -198,9 +198,17 @@ extension NetavarkNetworkBackend {
       let chosen = try ContainerSelection.choose(
         containers, among: records.map { (id: $0.containerID, name: $0.containerName) })
       var reloaded: [String] = []
-      for record in records where chosen.contains(record.containerID) {
-        // A container that died is gc's, not reload's.
-        guard !isStale(record) else { continue }
+      // A container that died is gc's, not reload's.
+      let live = records.filter { chosen.contains($0.containerID) && !isStale($0) }
+      if dataplane.reloadsInPlace {
+        do {
+          try await dataplane.reloadFirewall(of: live.map { try contract(from: $0) })
+        } catch {
+          throw NetworkError(.pluginFailed, "reloading the firewall: \(error)", causes: [error])
+        }
+        return live.map(\.containerID)
+      }
+      for record in live {
         var contract = try contract(from: record)
         // The same MAC as before, even where netavark chose it: the container's neighbours keep their caches.
         for index in contract.options.networks.indices where contract.options.networks[index].options.staticMAC == nil {

@@ -89,12 +89,23 @@ struct NetavarkNetworkCreation {
       case ("vrf", "bridge") where podman5Options:
         guard !value.isEmpty else { throw NetworkError(.invalidArgument, "invalid vrf name") }
         options["vrf"] = value
+      case ("outbound_addr4", "bridge") where podman5Options, ("outbound_addr6", "bridge") where podman5Options:
+        // Podman 5's source address for masqueraded traffic of the network (SNAT instead of masquerade).
+        guard let address = IPAddress(value), address.isIPv6 == (key == "outbound_addr6") else {
+          throw NetworkError(
+            .invalidArgument,
+            "invalid \(key) \(NameValidation.displayed(value)): must be an \(key == "outbound_addr6" ? "IPv6" : "IPv4") address"
+          )
+        }
+        options[key] = address.description
       case ("vlan", "bridge"):
         options["vlan"] = try NetworkCreationRules.vlan(value)
       case ("isolate", "bridge"):
         switch NetworkCreationRules.parseBool(value) {
         case true?: options["isolate"] = "true"
         case false?: break
+        case nil where value == "strict" && podman5Options:
+          options["isolate"] = "strict"
         case nil where value == "strict":
           throw NetworkError(
             .notSupported, "unsupported bridge network option isolate=strict: netavark 1.4 has only isolate=true")

@@ -87,6 +87,14 @@ public protocol NetavarkDataplane: Sendable {
   /// Removes what containers that died without a teardown left that only the dataplane knows of (the backend's
   /// own records are collected by the backend), and returns what it found; with `dryRun` it only lists.
   func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment]
+
+  /// Whether ``reloadFirewall(of:)`` restores running containers' rules where they are; if not, `network reload`
+  /// tears each container down and sets it up again, as Podman does with netavark.
+  var reloadsInPlace: Bool { get }
+
+  /// Writes the firewall rules of these running containers (each given by the request of its setup) again, after
+  /// someone flushed them.
+  func reloadFirewall(of requests: [NetavarkRequest]) async throws
 }
 
 extension NetavarkDataplane {
@@ -101,4 +109,9 @@ extension NetavarkDataplane {
 
   /// netavark keeps nothing of its own per container beyond what the backend records.
   public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] { [] }
+
+  public var reloadsInPlace: Bool { false }
+
+  /// Never called while ``reloadsInPlace`` is false.
+  public func reloadFirewall(of requests: [NetavarkRequest]) async throws {}
 }

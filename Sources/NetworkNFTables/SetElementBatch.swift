@@ -74,12 +74,21 @@ public struct SetElementBatch: Sendable {
 
   /// The three messages, the element message's sequence number being `sequence + 1`.
   public func encoded(sequence: UInt32) -> [UInt8] {
+    Self.transaction([self], sequence: sequence)
+  }
+
+  /// Several batches as one transaction: `BATCH_BEGIN`, their element messages numbered from `sequence + 1`, then
+  /// `BATCH_END`.
+  static func transaction(_ batches: [SetElementBatch], sequence: UInt32) -> [UInt8] {
     let begin = NetlinkMessage(
       type: 0x10, flags: 0, header: Self.nfgenmsg(family: 0, resource: Self.subsystem))  // NFNL_MSG_BATCH_BEGIN
     let end = NetlinkMessage(
       type: 0x11, flags: 0, header: Self.nfgenmsg(family: 0, resource: Self.subsystem))  // NFNL_MSG_BATCH_END
-    return begin.encoded(sequence: sequence) + elementMessage.encoded(sequence: sequence &+ 1)
-      + end.encoded(sequence: sequence &+ 2)
+    var bytes = begin.encoded(sequence: sequence)
+    for (offset, batch) in batches.enumerated() {
+      bytes += batch.elementMessage.encoded(sequence: sequence &+ UInt32(offset) &+ 1)
+    }
+    return bytes + end.encoded(sequence: sequence &+ UInt32(batches.count) &+ 1)
   }
 
   /// The element message: table, set, then the list of elements with their keys and data.
@@ -109,45 +118,5 @@ public struct SetElementBatch: Sendable {
     }
     message.endNest()
     return message
-  }
-}
-
-/// Sends element batches over one `NETLINK_NETFILTER` socket. Kept open between batches where it can be: closing
-/// one right after a deletion waits for the kernel's grace period (about 10 ms, measured in the research notes).
-public final class NFTablesNetlink {
-  let socket: any NetlinkSocket
-  private var sequence: UInt32 = 0
-
-  public init(socket: any NetlinkSocket) {
-    self.socket = socket
-  }
-
-  /// A `NETLINK_NETFILTER` socket of the namespace at `namespacePath` (the caller's own when nil).
-  public convenience init(namespacePath: String? = nil) throws(NetlinkError) {
-    if let namespacePath {
-      self.init(socket: try LinuxNetlinkSocket(namespacePath: namespacePath, protocol: 12))
-    } else {
-      self.init(socket: try LinuxNetlinkSocket(protocol: 12))
-    }
-  }
-
-  /// Runs one batch: every element applied, or none and the kernel's error.
-  public func apply(_ batch: SetElementBatch) throws(NetlinkError) {
-    guard !batch.elements.isEmpty else { return }
-    let first = sequence &+ 1
-    sequence = first &+ 2
-    try socket.send(batch.encoded(sequence: first))
-    let mine = first &+ 1
-    while true {
-      for reply in NetlinkReply.split(try socket.receive()) where reply.sequence == mine {
-        guard let (code, text) = reply.acknowledgement else { continue }
-        guard code == 0 else {
-          throw NetlinkError(
-            operation: "nftables \(batch.operation) of \(batch.elements.count) elements in \(batch.table) \(batch.set)",
-            errno: code, kernelMessage: text)
-        }
-        return
-      }
-    }
   }
 }

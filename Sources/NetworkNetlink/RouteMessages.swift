@@ -129,6 +129,22 @@ extension NetlinkMessage {
     return message
   }
 
+  /// `RTM_NEWLINK` of a bridge port (by name when `index` is 0): its hairpin mode (`IFLA_BRPORT_MODE`), which lets
+  /// a frame that the host routes back to the port it came from leave through that port (a container reaching its
+  /// own published port through a host address). The link must be a port of its bridge already.
+  public static func setBridgePort(index: Int32 = 0, name: String? = nil, hairpin: Bool) -> NetlinkMessage {
+    var message = NetlinkMessage(
+      type: Netlink.MessageType.newLink, flags: Netlink.Flag.ack, header: Netlink.ifinfomsg(index: index))
+    if index == 0, let name { message.append(Netlink.Link.name, string: name) }
+    message.beginNest(Netlink.Link.info)
+    message.append(4, string: "bridge")  // IFLA_INFO_SLAVE_KIND
+    message.beginNest(5)  // IFLA_INFO_SLAVE_DATA
+    message.append(4, uint8: hairpin ? 1 : 0)  // IFLA_BRPORT_MODE
+    message.endNest()
+    message.endNest()
+    return message
+  }
+
   /// `RTM_DELLINK` by index, or by name when the index is 0 (no lookup first). A veth takes its peer with it.
   public static func deleteLink(index: Int32 = 0, name: String? = nil) -> NetlinkMessage {
     var message = NetlinkMessage(

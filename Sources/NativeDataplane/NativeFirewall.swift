@@ -1,0 +1,128 @@
+import CNIRuntime
+import ContainerNetworkCore
+import NetworkNFTables
+import NetworkNetlink
+import SystemSupport
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The native dataplane's firewall: the per-host and per-network objects go through `nft -f -` (rare: a network's
+/// first use, its removal, a reload), each script one transaction; a container's published ports are map elements,
+/// added and removed in one nfnetlink batch of our own. See ``FirewallRuleset`` for the layout.
+struct NativeFirewall: Sendable {
+  var hostNamespacePath: String?
+  var nftPath: String
+  var timeout: Duration = .seconds(30)
+
+  /// A netfilter socket in the host namespace.
+  func socket() throws(NetworkError) -> NFTablesNetlink {
+    try netlink { () throws(NetlinkError) in try NFTablesNetlink(namespacePath: hostNamespacePath) }
+  }
+
+  /// Makes sure the per-host objects and the bridge network's are there: looked up by the network's marker chain,
+  /// and written (all in one transaction) when it is missing.
+  func ensure(_ network: Network, socket: NFTablesNetlink) async throws(NetworkError) {
+    let present = try netlink { () throws(NetlinkError) in
+      try socket.chainExists(
+        table: FirewallRuleset.table, chain: FirewallRuleset.marker(bridge: network.networkInterface))
+    }
+    if present { return }
+    try await run(
+      FirewallRuleset.skeleton + FirewallRuleset.network(network),
+      purpose: "setting up the firewall of network \(network.name)")
+  }
+
+  /// Adds the forwards in one transaction; a host port that another container publishes fails the whole of it.
+  func publish(_ forwards: [PortForward], socket: NFTablesNetlink) throws(NetworkError) {
+    do {
+      try socket.apply(Self.batches(.add, forwards))
+    } catch {
+      if error.errno == EEXIST {
+        let taken = forwards.first { forward in
+          (try? socket.elementData(
+            table: FirewallRuleset.table, set: forward.map, key: forward.element.key)) != nil
+        }
+        throw NetworkError(
+          .alreadyExists,
+          "port \(taken?.hostDescription ?? forwards.map(\.hostDescription).joined(separator: ", ")) is already published by another container",
+          causes: [error])
+      }
+      throw NetworkError(.io, "publishing ports: \(error)", causes: [error])
+    }
+  }
+
+  /// Removes the forwards; ones that are gone (a flushed ruleset) are no error. With `verify`, only the ones whose
+  /// target is still this container's (a setup that stopped half-way may not have added them).
+  func unpublish(_ forwards: [PortForward], socket: NFTablesNetlink, verify: Bool = false) throws(NetworkError) {
+    var mine = forwards
+    if verify {
+      mine = []
+      for forward in forwards {
+        let data = try netlink { () throws(NetlinkError) in
+          try socket.elementData(table: FirewallRuleset.table, set: forward.map, key: forward.element.key)
+        }
+        if data == forward.element.data { mine.append(forward) }
+      }
+    }
+    do {
+      try socket.apply(Self.batches(.destroy, mine))
+    } catch  where error.errno == ENOENT {
+      // The table or a map is gone: so are the elements.
+    } catch {
+      throw NetworkError(.io, "removing published ports: \(error)", causes: [error])
+    }
+  }
+
+  /// Removes a bridge's chains and elements, if it has any.
+  func removeNetwork(bridge: String) async throws(NetworkError) {
+    let socket = try socket()
+    let present = try netlink { () throws(NetlinkError) in
+      try socket.chainExists(table: FirewallRuleset.table, chain: FirewallRuleset.marker(bridge: bridge))
+    }
+    guard present else { return }
+    try await run(FirewallRuleset.removal(bridge: bridge), purpose: "removing the firewall of bridge \(bridge)")
+  }
+
+  /// Writes the per-host objects, every network's and every forward again, in one transaction: after
+  /// `nft flush ruleset`, this is the whole table as it was.
+  func reload(networks: [Network], forwards: [PortForward]) async throws(NetworkError) {
+    var lines = FirewallRuleset.skeleton
+    for network in networks { lines += FirewallRuleset.network(network) }
+    lines += FirewallRuleset.elements(forwards)
+    try await run(lines, purpose: "reloading the firewall")
+  }
+
+  static func batches(_ operation: SetElementBatch.Operation, _ forwards: [PortForward]) -> [SetElementBatch] {
+    Dictionary(grouping: forwards, by: \.map).sorted { $0.key < $1.key }.map { map, forwards in
+      SetElementBatch(operation, table: FirewallRuleset.table, set: map, elements: forwards.map(\.element))
+    }
+  }
+
+  /// Runs `nft -f -` in the host namespace with `lines` as one transaction.
+  func run(_ lines: [String], purpose: String) async throws(NetworkError) {
+    let script = lines.joined(separator: "\n") + "\n"
+    var request = ProcessRequest(
+      path: nftPath, arguments: [nftPath, "-f", "-"], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+      stdin: Array(script.utf8), namespacePath: hostNamespacePath, timeout: timeout, maximumOutputBytes: 1 << 20)
+    // Half a ruleset change is worse than a late one.
+    request.cancellable = false
+    let output: ProcessOutput
+    do {
+      output = try await ProcessRunner.run(request)
+    } catch let failure as SpawnFailure {
+      throw NetworkError(
+        .notFound,
+        "\(purpose): cannot run \(nftPath): \(String(cString: strerror(failure.errno))) (install nftables)")
+    } catch {
+      throw NetworkError(.io, "\(purpose): nft did not finish: \(error)", causes: [error])
+    }
+    guard output.termination == .exited(0) else {
+      let text = String(decoding: output.stderr, as: UTF8.self)
+      let reason =
+        text.split(separator: "\n").first { $0.contains("Error") }.map(String.init) ?? "\(output.termination)"
+      throw NetworkError(.io, "\(purpose): nft failed: \(reason)")
+    }
+  }
+}
