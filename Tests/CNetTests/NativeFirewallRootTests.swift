@@ -89,7 +89,9 @@ struct NativeFirewallRootTests {
   /// What `curl` got from `url` in `namespace`, waiting up to `seconds` for `expected` (the server may be starting);
   /// nil when nothing came.
   @discardableResult
-  static func fetch(_ url: String, from namespace: TestNamespace, expecting expected: String? = nil, seconds: Double = 10)
+  static func fetch(
+    _ url: String, from namespace: TestNamespace, expecting expected: String? = nil, seconds: Double = 10
+  )
     async -> String?
   {
     var text: String?
@@ -127,8 +129,7 @@ struct NativeFirewallRootTests {
         containerID: container.id, containerName: container.name, portMappings: ports, networks: networks))
   }
 
-  static func teardown(_ world: World, _ container: Container, networks: [String], ports: [PortMapping]) async throws
-  {
+  static func teardown(_ world: World, _ container: Container, networks: [String], ports: [PortMapping]) async throws {
     try await world.backend.teardown(
       namespacePath: container.namespace.path,
       options: NetworkOptions(
@@ -438,14 +439,20 @@ struct NativeFirewallRootTests {
       try world.host.run(["ip6tables", "-A", "FORWARD", "-i", "docker0", "-j", "ACCEPT"])
       try world.host.run(["nft", "add", "table", "inet", "others"])
       try world.host.run([
-        "nft", "add", "chain", "inet", "others", "others_fwd", "{ type filter hook forward priority 10 ; policy accept ; }",
+        "nft", "add", "chain", "inet", "others", "others_fwd",
+        "{ type filter hook forward priority 10 ; policy accept ; }",
       ])
-      try world.host.run(["nft", "add", "rule", "inet", "others", "others_fwd", "ip", "saddr", "10.99.0.0/16", "accept"])
+      try world.host.run([
+        "nft", "add", "rule", "inet", "others", "others_fwd", "ip", "saddr", "10.99.0.0/16", "accept",
+      ])
       let before = try Self.othersRules(world)
       try await NativeBackendRootTests.withContainers(1) { containers in
         let network = try await world.create(
           NativeBackendRootTests.bridgeNetwork(["10.78.13.0/24", "fd78:13::/64"], options: ["isolate": "true"]))
-        let ports = [PortMapping(containerPort: 80, hostPort: 18250), PortMapping(containerPort: 53, hostPort: 18251, protocol: "udp")]
+        let ports = [
+          PortMapping(containerPort: 80, hostPort: 18250),
+          PortMapping(containerPort: 53, hostPort: 18251, protocol: "udp"),
+        ]
         _ = try await Self.setup(world, containers[0], [network.name: PerNetworkOptions()], ports: ports)
         #expect(try Self.portElements(world).count == 4)
         try await Self.teardown(world, containers[0], networks: [network.name], ports: ports)
