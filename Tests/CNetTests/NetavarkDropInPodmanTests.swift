@@ -30,17 +30,8 @@ struct NetavarkDropInPodmanTests {
     let cnet = try CNetBinary.require()
     let directory = try TemporaryDirectory(prefix: "nv-dropin-podman")
     defer { directory.remove() }
-    let sandbox = try PodmanSandbox(directory: directory)
+    let sandbox = try Self.sandbox(in: directory, cnet: cnet)
     defer { sandbox.stop() }
-
-    let helpers = directory.appending("helpers")
-    try FileManager.default.createDirectory(atPath: helpers, withIntermediateDirectories: true)
-    try FileManager.default.createSymbolicLink(atPath: "\(helpers)/netavark", withDestinationPath: cnet)
-    try FileManager.default.createSymbolicLink(
-      atPath: "\(helpers)/aardvark-dns", withDestinationPath: "/usr/lib/podman/aardvark-dns")
-    let conf = directory.appending("containers.conf")
-    try Data("[engine]\nhelper_binaries_dir = [\"\(helpers)\"]\n".utf8).write(to: URL(fileURLWithPath: conf))
-    sandbox.environment["CONTAINERS_CONF"] = conf
     // The delegate logs each call before it runs netavark: proof that Podman went through cnet, not around it.
     let log = directory.appending("calls.log")
     if dataplane == .delegatingToNetavark {
@@ -123,5 +114,83 @@ struct NetavarkDropInPodmanTests {
       #expect(gc.stdout.contains("bridge podman"), "\(gc.stdout)")
       #expect(try links() == ["lo"], "links left after gc")
     }
+  }
+
+  /// A Podman sandbox whose containers.conf points `helper_binaries_dir` at a directory where `netavark` is cnet.
+  static func sandbox(in directory: TemporaryDirectory, cnet: String) throws -> PodmanSandbox {
+    let sandbox = try PodmanSandbox(directory: directory)
+    let helpers = directory.appending("helpers")
+    try FileManager.default.createDirectory(atPath: helpers, withIntermediateDirectories: true)
+    try FileManager.default.createSymbolicLink(atPath: "\(helpers)/netavark", withDestinationPath: cnet)
+    try FileManager.default.createSymbolicLink(
+      atPath: "\(helpers)/aardvark-dns", withDestinationPath: "/usr/lib/podman/aardvark-dns")
+    let conf = directory.appending("containers.conf")
+    try Data("[engine]\nhelper_binaries_dir = [\"\(helpers)\"]\n".utf8).write(to: URL(fileURLWithPath: conf))
+    sandbox.environment["CONTAINERS_CONF"] = conf
+    return sandbox
+  }
+
+  /// A command in the sandbox's network namespace (the host, as its containers see it).
+  @discardableResult
+  static func inHost(_ sandbox: PodmanSandbox, _ arguments: [String], check: Bool = true) throws -> CommandResult {
+    try runCommand(["/usr/bin/nsenter", "--net=\(sandbox.networkNamespacePath)"] + arguments, check: check)
+  }
+
+  /// Podman publishes ports through the native firewall: `-p 127.0.0.1:18080:80` and `-p 18081:80` serve a page to
+  /// the host, `podman network reload` brings them back after `nft flush ruleset` and `iptables -F`, and
+  /// `podman rm -f` leaves no link, map element or state file.
+  @Test func podmanPublishesPortsThatReloadRestoresAfterAFlush() async throws {
+    let cnet = try CNetBinary.require()
+    let directory = try TemporaryDirectory(prefix: "nv-dropin-ports")
+    defer { directory.remove() }
+    let sandbox = try Self.sandbox(in: directory, cnet: cnet)
+    defer { sandbox.stop() }
+    try FileManager.default.createDirectory(atPath: "\(sandbox.rootfs)/www", withIntermediateDirectories: true)
+    try Data("served by podman\n".utf8).write(to: URL(fileURLWithPath: "\(sandbox.rootfs)/www/index.html"))
+
+    let name = UniqueName.make("np")
+    sandbox.networks.append(name)
+    try sandbox.podman(["network", "create", "--disable-dns", "--subnet", "10.89.77.0/24", name])
+    let id = try sandbox.podman([
+      "run", "-d", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", name, "-p",
+      "127.0.0.1:18080:80", "-p", "18081:80", "--rootfs", sandbox.rootfs, "/bin/busybox", "httpd", "-f", "-p", "80",
+      "-h", "/www",
+    ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    sandbox.containers.append(id)
+    try #require(id.count == 64, "podman run printed \(id)")
+    func fetch(_ url: String) -> String {
+      (try? Self.inHost(sandbox, ["curl", "-s", "--max-time", "2", url], check: false).stdout) ?? ""
+    }
+    let urls = ["http://127.0.0.1:18080/", "http://10.89.77.1:18081/"]
+    for url in urls {
+      #expect(await waitUntil(seconds: 10) { fetch(url) == "served by podman\n" }, "\(url)")
+    }
+
+    try Self.inHost(sandbox, ["nft", "flush", "ruleset"])
+    try Self.inHost(sandbox, ["iptables", "-F"])
+    for url in urls { #expect(fetch(url) != "served by podman\n", "\(url) still answers after the flush") }
+    try sandbox.podman(["network", "reload", "--all"])
+    for url in urls {
+      #expect(await waitUntil(seconds: 10) { fetch(url) == "served by podman\n" }, "\(url) after reload")
+    }
+
+    try sandbox.podman(["rm", "-f", "-t", "0", id])
+    sandbox.containers.removeAll()
+    let records = directory.appending("netrun/cnet-native/\(name)")
+    func elements() -> String {
+      (try? Self.inHost(sandbox, ["nft", "list", "map", "inet", "cnet", "pf4_any"], check: false).stdout) ?? ""
+    }
+    func containerLinks() -> [String] {
+      let text = (try? Self.inHost(sandbox, ["ip", "-o", "link", "show", "type", "veth"]).stdout) ?? ""
+      return text.split(separator: "\n").map(String.init)
+    }
+    // conmon's cleanup process may run the teardown just after `podman rm` returns.
+    _ = await waitUntil {
+      (try? FileManager.default.contentsOfDirectory(atPath: records).isEmpty) == true && containerLinks().isEmpty
+        && !elements().contains("18081")
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: records) == [])
+    #expect(containerLinks() == [])
+    #expect(!elements().contains("18081") && !elements().contains("elements"), "\(elements())")
   }
 }
