@@ -29,19 +29,21 @@ func benchmarkNativeCycles(options settings: Options, work: String) async throws
     Network(name: "bench-lib", dnsEnabled: false), options: CreateOptions())
   let namespace = "\(work)/native-library/netns"
   var serial = 0
-  func nextOptions() -> NetworkOptions {
+  func nextOptions(ports: [PortMapping]) -> NetworkOptions {
     serial += 1
     return NetworkOptions(
-      containerID: String(format: "%064x", serial), networks: ["bench-lib": PerNetworkOptions(interfaceName: "eth0")])
+      containerID: String(format: "%064x", serial), portMappings: ports,
+      networks: ["bench-lib": PerNetworkOptions(interfaceName: "eth0")])
   }
   /// The median of `runs` timings of `timed`, each in a new namespace; `after` runs untimed, before it is deleted.
   func median(
-    runs: Int, _ timed: (NetworkOptions) async throws -> Void, after: (NetworkOptions) async throws -> Void = { _ in }
+    runs: Int, ports: [PortMapping] = [], _ timed: (NetworkOptions) async throws -> Void,
+    after: (NetworkOptions) async throws -> Void = { _ in }
   ) async throws -> Double {
     var samples: [Double] = []
     for _ in 0..<runs {
       try NetworkNamespace.create(at: namespace)
-      let attachment = nextOptions()
+      let attachment = nextOptions(ports: ports)
       let start = now()
       try await timed(attachment)
       samples.append(Double(now() - start) / 1e6)
@@ -73,6 +75,14 @@ func benchmarkNativeCycles(options settings: Options, work: String) async throws
   let netavarkCycle = try await median(runs: max(settings.runs, 11)) {
     try await cycle(netavark, $0, namespace: namespace, willBeRemoved: false)
   }
+  // Two published ports: the firewall's map elements, added and removed in one nfnetlink batch each.
+  let twoPorts = [PortMapping(containerPort: 80, hostPort: 18600), PortMapping(containerPort: 443, hostPort: 18601)]
+  let portsDropped = try await median(runs: runs, ports: twoPorts) {
+    try await cycle(native, $0, namespace: namespace, willBeRemoved: true)
+  }
+  let netavarkPortsCycle = try await median(runs: max(settings.runs, 11), ports: twoPorts) {
+    try await cycle(netavark, $0, namespace: namespace, willBeRemoved: false)
+  }
   try await native.remove("bench-lib", force: true)
   row(
     "native (library)", "setup of one container on an existing bridge", "1", setup,
@@ -84,6 +94,10 @@ func benchmarkNativeCycles(options settings: Options, work: String) async throws
   row(
     "native (library)", "setup + teardown with the explicit veth delete", "1", explicit,
     anchor: "netavark 1.4 cycle", anchorMedian: netavarkCycle, faster: true)
+  row(
+    "native (library)", "setup + teardown with two published ports, the caller deletes the namespace", "1",
+    portsDropped, anchor: "netavark 1.4 cycle with the same ports", anchorMedian: netavarkPortsCycle, faster: true,
+    target: verdict(portsDropped <= 3, "≤ 3 ms"))
 }
 
 /// One container's setup and teardown.
