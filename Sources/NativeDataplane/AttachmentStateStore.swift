@@ -33,7 +33,7 @@ struct AttachmentState: Codable, Hashable, Sendable {
   var macAddress: String
   var addresses: [String]
   /// The container's published ports, kept by the state of the network whose addresses they forward to.
-  var portForwards: [PortForward]?
+  var publishedPorts: PublishedPorts?
 
   enum CodingKeys: String, CodingKey {
     case phase
@@ -49,7 +49,7 @@ struct AttachmentState: Codable, Hashable, Sendable {
     case bridge
     case macAddress = "mac_address"
     case addresses
-    case portForwards = "port_forwards"
+    case publishedPorts = "published_ports"
   }
 }
 

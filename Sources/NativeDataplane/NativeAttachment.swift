@@ -19,7 +19,9 @@ struct NativeAttachment: Sendable {
   var defaultRoutes: Bool
   /// The host end of the veth (bridge driver).
   var hostInterface: String
-  /// The container's published ports, when this is the network they forward to (one per container).
+  /// The container's published ports, when this is the network they forward to (one per container), and the
+  /// forwards they make (checked when the attachment is planned).
+  var published: PublishedPorts?
   var forwards: [PortForward] = []
 
   init(network: Network, options: PerNetworkOptions, containerID: String) throws(NetworkError) {
@@ -140,6 +142,6 @@ struct NativeAttachment: Sendable {
       namespaceIdentity: NetworkNamespace.identityText(of: namespacePath), interfaceName: interfaceName,
       hostInterface: network.driver == "bridge" ? hostInterface : nil,
       bridge: network.driver == "bridge" ? network.networkInterface : nil, macAddress: mac.description,
-      addresses: addresses.map(\.ipnet.description), portForwards: forwards.isEmpty ? nil : forwards)
+      addresses: addresses.map(\.ipnet.description), publishedPorts: published)
   }
 }

@@ -96,7 +96,7 @@ public struct NativeDataplane: NetavarkDataplane {
       let network = request.networkInfo[named.name]
       let state = store.read(network: named.name, containerID: request.options.containerID)
       do {
-        if let forwards = state?.portForwards, !forwards.isEmpty {
+        if let forwards = try? state?.publishedPorts?.forwards(), !forwards.isEmpty {
           if firewallSocket == nil { firewallSocket = try firewall.socket() }
           // A setup that stopped half-way may have failed to add them (another container's port): only ours go.
           try firewall.unpublish(forwards, socket: firewallSocket!, verify: state?.phase != .done)
@@ -162,7 +162,7 @@ public struct NativeDataplane: NetavarkDataplane {
           networks[network.networkInterface] = network
         }
         if let state = store.read(network: named.name, containerID: request.options.containerID) {
-          forwards += state.portForwards ?? []
+          forwards += (try? state.publishedPorts?.forwards()) ?? []
         }
       }
     }
@@ -201,9 +201,11 @@ public struct NativeDataplane: NetavarkDataplane {
       let carrier = attachments.firstIndex(where: { $0.network.driver == "bridge" })
     {
       let addresses = attachments.filter { $0.network.driver == "bridge" }.flatMap(\.addresses).map(\.ipnet.address)
-      attachments[carrier].forwards = try PortForward.forwards(
-        of: request.options.portMappings, ipv4: addresses.first { !$0.isIPv6 },
+      let published = PublishedPorts(
+        mappings: request.options.portMappings, ipv4: addresses.first { !$0.isIPv6 },
         ipv6: addresses.first { $0.isIPv6 })
+      attachments[carrier].forwards = try published.forwards()
+      attachments[carrier].published = published
     }
     return attachments
   }

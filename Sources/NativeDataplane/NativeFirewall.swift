@@ -36,8 +36,20 @@ struct NativeFirewall: Sendable {
 
   /// Adds the forwards in one transaction; a host port that another container publishes fails the whole of it.
   func publish(_ forwards: [PortForward], socket: NFTablesNetlink) throws(NetworkError) {
-    do {
-      try socket.apply(Self.batches(.add, forwards))
+    let transactions = Self.transactions(.add, forwards)
+    do throws(NetlinkError) {
+      for (index, transaction) in transactions.enumerated() {
+        do {
+          try socket.apply(transaction)
+        } catch {
+          // Only a range of thousands of ports takes more than one: what the earlier ones added goes again.
+          for added in transactions[..<index] {
+            try? socket.apply(
+              added.map { SetElementBatch(.destroy, table: $0.table, set: $0.set, elements: $0.elements) })
+          }
+          throw error
+        }
+      }
     } catch {
       if error.errno == EEXIST {
         let taken = forwards.first { forward in
@@ -66,8 +78,8 @@ struct NativeFirewall: Sendable {
         if data == forward.element.data { mine.append(forward) }
       }
     }
-    do {
-      try socket.apply(Self.batches(.destroy, mine))
+    do throws(NetlinkError) {
+      for transaction in Self.transactions(.destroy, mine) { try socket.apply(transaction) }
     } catch  where error.errno == ENOENT {
       // The table or a map is gone: so are the elements.
     } catch {
@@ -94,9 +106,24 @@ struct NativeFirewall: Sendable {
     try await run(lines, purpose: "reloading the firewall")
   }
 
-  static func batches(_ operation: SetElementBatch.Operation, _ forwards: [PortForward]) -> [SetElementBatch] {
-    Dictionary(grouping: forwards, by: \.map).sorted { $0.key < $1.key }.map { map, forwards in
-      SetElementBatch(operation, table: FirewallRuleset.table, set: map, elements: forwards.map(\.element))
+  /// A nested netlink attribute holds at most 64 KiB (about 1000 IPv6 forwards), and a datagram at most the
+  /// socket's send buffer (208 KiB by default).
+  static let elementsPerMessage = 800
+  static let messagesPerTransaction = 3
+
+  /// The forwards as transactions of element messages, one map per message: one transaction unless a range spans
+  /// thousands of ports.
+  static func transactions(_ operation: SetElementBatch.Operation, _ forwards: [PortForward]) -> [[SetElementBatch]] {
+    var messages: [SetElementBatch] = []
+    for (map, forwards) in Dictionary(grouping: forwards, by: \.map).sorted(by: { $0.key < $1.key }) {
+      for start in stride(from: 0, to: forwards.count, by: elementsPerMessage) {
+        let chunk = forwards[start..<min(start + elementsPerMessage, forwards.count)]
+        messages.append(
+          SetElementBatch(operation, table: FirewallRuleset.table, set: map, elements: chunk.map(\.element)))
+      }
+    }
+    return stride(from: 0, to: messages.count, by: messagesPerTransaction).map {
+      Array(messages[$0..<min($0 + messagesPerTransaction, messages.count)])
     }
   }
 

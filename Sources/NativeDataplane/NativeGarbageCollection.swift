@@ -54,7 +54,7 @@ extension NativeDataplane {
       // Its host end is this attachment's, not an orphan to list again below.
       if let name = state.hostInterface { removed.insert(name) }
       guard !dryRun else { continue }
-      if let forwards = state.portForwards, !forwards.isEmpty {
+      if let forwards = try? state.publishedPorts?.forwards(), !forwards.isEmpty {
         // Only the ones that still forward to this container: its port may belong to another container by now.
         try firewall.unpublish(forwards, socket: try firewall.socket(), verify: true)
       }

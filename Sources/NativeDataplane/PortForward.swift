@@ -99,3 +99,21 @@ struct PortForward: Hashable, Sendable, Codable {
     return forwards
   }
 }
+
+/// A container's published ports as its state file keeps them: the mappings and the addresses they forward to, so
+/// that a range of thousands of ports stays one entry.
+struct PublishedPorts: Hashable, Sendable, Codable {
+  var mappings: [PortMapping]
+  var ipv4: IPAddress?
+  var ipv6: IPAddress?
+
+  enum CodingKeys: String, CodingKey {
+    case mappings = "port_mappings"
+    case ipv4
+    case ipv6
+  }
+
+  func forwards() throws(NetworkError) -> [PortForward] {
+    try PortForward.forwards(of: mappings, ipv4: ipv4, ipv6: ipv6)
+  }
+}

@@ -277,6 +277,26 @@ struct NativeFirewallRootTests {
     }
   }
 
+  /// Every port at once: 65 535 forwards, more than one netlink message (a nested attribute holds 64 KiB) and more
+  /// than one datagram can carry, go in and out completely, and the state file stays small.
+  @Test func theWholePortRangePublishesAndGoesCompletely() async throws {
+    try await NativeBackendRootTests.withWorld { world in
+      try await NativeBackendRootTests.withContainers(1) { containers in
+        let network = try await world.create(NativeBackendRootTests.bridgeNetwork(["10.78.16.0/24"]))
+        let ports = [PortMapping(containerPort: 1, hostPort: 1, range: 65535)]
+        _ = try await Self.setup(world, containers[0], [network.name: PerNetworkOptions()], ports: ports)
+        let listed = try world.host.run(["nft", "list", "map", "inet", "cnet", "pf4_any"]).stdout
+        #expect(listed.contains("tcp . 1 : ") && listed.contains("tcp . 65535 : "))
+        #expect(listed.components(separatedBy: "tcp . ").count - 1 == 65535)
+        let state = try #require(world.stateFiles().first)
+        let size = try FileManager.default.attributesOfItem(atPath: "\(world.stateDir)/\(state)")[.size] as? Int
+        #expect((size ?? .max) < 4096)
+        try await Self.teardown(world, containers[0], networks: [network.name], ports: ports)
+        #expect(try Self.portElements(world) == [])
+      }
+    }
+  }
+
   // MARK: Masquerade, internal networks, isolation
 
   @Test func trafficOutIsMasqueradedOrSourceTranslatedToTheOutboundAddress() async throws {
