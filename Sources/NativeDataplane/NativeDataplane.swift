@@ -2,7 +2,6 @@ import ContainerNetworkCore
 import Logging
 import NetavarkBackend
 import NetworkAddress
-import NetworkNFTables
 import NetworkNamespace
 import NetworkNetlink
 
@@ -60,13 +59,11 @@ public struct NativeDataplane: NetavarkDataplane {
     }
     var undo: [() -> Void] = []
     var statuses: [String: StatusBlock] = [:]
-    // Opened on first need: a container without ports on a bridge this process knows needs no firewall work.
-    var firewallSocket: NFTablesNetlink?
     for attachment in attachments {
       do {
         try await attach(
           attachment, request: request, namespacePath: namespacePath, host: host, container: container,
-          namespaceFD: namespaceFD, firewallSocket: &firewallSocket, undo: &undo)
+          namespaceFD: namespaceFD, undo: &undo)
       } catch {
         for step in undo.reversed() { step() }
         throw error
@@ -85,7 +82,6 @@ public struct NativeDataplane: NetavarkDataplane {
     let namespaceLivesOn =
       !request.options.namespaceWillBeRemoved && !namespacePath.isEmpty && access(namespacePath, F_OK) == 0
     var containerSocket: RouteNetlink?
-    var firewallSocket: NFTablesNetlink?
     func container() throws(NetworkError) -> RouteNetlink {
       if let containerSocket { return containerSocket }
       let opened = try netlink { () throws(NetlinkError) in try RouteNetlink(namespacePath: namespacePath) }
@@ -97,9 +93,8 @@ public struct NativeDataplane: NetavarkDataplane {
       let state = store.read(network: named.name, containerID: request.options.containerID)
       do {
         if let forwards = try? state?.publishedPorts?.forwards(), !forwards.isEmpty {
-          if firewallSocket == nil { firewallSocket = try firewall.socket() }
           // A setup that stopped half-way may have failed to add them (another container's port): only ours go.
-          try firewall.unpublish(forwards, socket: firewallSocket!, verify: state?.phase != .done)
+          try firewall.unpublish(forwards, verify: state?.phase != .done)
         }
         let deletions = NativeAttachment.deletions(of: network?.routes ?? [])
         if namespaceLivesOn && !deletions.isEmpty {
@@ -213,7 +208,7 @@ public struct NativeDataplane: NetavarkDataplane {
   /// One network: intent, interface, container side, state. Each step that changed something leaves its undo.
   private func attach(
     _ attachment: NativeAttachment, request: NetavarkRequest, namespacePath: String, host: RouteNetlink,
-    container: RouteNetlink, namespaceFD: Int32, firewallSocket: inout NFTablesNetlink?, undo: inout [() -> Void]
+    container: RouteNetlink, namespaceFD: Int32, undo: inout [() -> Void]
   ) async throws(NetworkError) {
     let store = store
     let name = request.options.containerName
@@ -228,12 +223,6 @@ public struct NativeDataplane: NetavarkDataplane {
     default:
       let bridges = BridgeDriver(host: host, hostNamespacePath: configuration.hostNamespacePath)
       let firewall = firewall
-      func socket() throws(NetworkError) -> NFTablesNetlink {
-        if let firewallSocket { return firewallSocket }
-        let opened = try firewall.socket()
-        firewallSocket = opened
-        return opened
-      }
       // A bridge this process made sure of (with its firewall) is taken as it was; if it has gone since (rm or gc
       // elsewhere), attaching to it fails, the veth is removed, and the bridge is made sure of again.
       let known = KnownBridges.shared.index(of: attachment.network)
@@ -242,21 +231,20 @@ public struct NativeDataplane: NetavarkDataplane {
         bridge = known
       } else {
         bridge = try bridges.ensureBridge(attachment.network)
-        try await firewall.ensure(attachment.network, socket: socket())
+        try await firewall.ensure(attachment.network)
         KnownBridges.shared.remember(attachment.network, index: bridge)
       }
       // Ports before the veth: a host port that another container holds fails the setup before any link is made.
       if !attachment.forwards.isEmpty {
-        let socket = try socket()
-        try firewall.publish(attachment.forwards, socket: socket)
-        undo.append { try? firewall.unpublish(attachment.forwards, socket: socket) }
+        try firewall.publish(attachment.forwards)
+        undo.append { try? firewall.unpublish(attachment.forwards) }
       }
       do {
         try bridges.createVeth(attachment, bridge: bridge, namespaceFD: namespaceFD)
       } catch  where known != nil {
         KnownBridges.shared.forget(attachment.network)
         bridge = try bridges.ensureBridge(attachment.network)
-        try await firewall.ensure(attachment.network, socket: socket())
+        try await firewall.ensure(attachment.network)
         try bridges.createVeth(attachment, bridge: bridge, namespaceFD: namespaceFD)
         KnownBridges.shared.remember(attachment.network, index: bridge)
       }

@@ -16,84 +16,89 @@ struct NativeFirewall: Sendable {
   var nftPath: String
   var timeout: Duration = .seconds(30)
 
-  /// A netfilter socket in the host namespace.
-  func socket() throws(NetworkError) -> NFTablesNetlink {
-    try netlink { () throws(NetlinkError) in try NFTablesNetlink(namespacePath: hostNamespacePath) }
+  /// Runs `body` with the process's netfilter socket in the host namespace (``FirewallSocket``).
+  func withSocket<T: Sendable>(_ body: (NFTablesNetlink) throws(NetworkError) -> T) throws(NetworkError) -> T {
+    try FirewallSocket.shared.with(namespacePath: hostNamespacePath, body)
+  }
+
+  /// Whether the bridge's objects are there, by its marker chain.
+  func isInPlace(bridge: String) throws(NetworkError) -> Bool {
+    try withSocket { socket throws(NetworkError) in
+      try netlink { () throws(NetlinkError) in
+        try socket.chainExists(table: FirewallRuleset.table, chain: FirewallRuleset.marker(bridge: bridge))
+      }
+    }
   }
 
   /// Makes sure the per-host objects and the bridge network's are there: looked up by the network's marker chain,
   /// and written (all in one transaction) when it is missing.
-  func ensure(_ network: Network, socket: NFTablesNetlink) async throws(NetworkError) {
-    let present = try netlink { () throws(NetlinkError) in
-      try socket.chainExists(
-        table: FirewallRuleset.table, chain: FirewallRuleset.marker(bridge: network.networkInterface))
-    }
-    if present { return }
+  func ensure(_ network: Network) async throws(NetworkError) {
+    if try isInPlace(bridge: network.networkInterface) { return }
     try await run(
       FirewallRuleset.skeleton + FirewallRuleset.network(network),
       purpose: "setting up the firewall of network \(network.name)")
   }
 
-  /// Adds the forwards in one transaction; a host port that another container publishes fails the whole of it.
-  func publish(_ forwards: [PortForward], socket: NFTablesNetlink) throws(NetworkError) {
+  /// Adds the forwards, in one transaction unless a range spans thousands of ports; a host port that another
+  /// container publishes fails the whole of it.
+  func publish(_ forwards: [PortForward]) throws(NetworkError) {
     let transactions = Self.transactions(.add, forwards)
-    do throws(NetlinkError) {
-      for (index, transaction) in transactions.enumerated() {
-        do {
-          try socket.apply(transaction)
-        } catch {
-          // Only a range of thousands of ports takes more than one: what the earlier ones added goes again.
-          for added in transactions[..<index] {
-            try? socket.apply(
-              added.map { SetElementBatch(.destroy, table: $0.table, set: $0.set, elements: $0.elements) })
+    try withSocket { socket throws(NetworkError) in
+      do throws(NetlinkError) {
+        for (index, transaction) in transactions.enumerated() {
+          do throws(NetlinkError) {
+            try socket.apply(transaction)
+          } catch {
+            // What the earlier transactions added goes again.
+            for added in transactions[..<index] {
+              try? socket.apply(
+                added.map { SetElementBatch(.destroy, table: $0.table, set: $0.set, elements: $0.elements) })
+            }
+            throw error
           }
-          throw error
         }
-      }
-    } catch {
-      if error.errno == EEXIST {
-        let taken = forwards.first { forward in
-          (try? socket.elementData(
-            table: FirewallRuleset.table, set: forward.map, key: forward.element.key)) != nil
+      } catch {
+        if error.errno == EEXIST {
+          let taken = forwards.first { forward in
+            (try? socket.elementData(table: FirewallRuleset.table, set: forward.map, key: forward.element.key)) != nil
+          }
+          throw NetworkError(
+            .alreadyExists,
+            "port \(taken?.hostDescription ?? forwards.map(\.hostDescription).joined(separator: ", ")) is already published by another container",
+            causes: [error])
         }
-        throw NetworkError(
-          .alreadyExists,
-          "port \(taken?.hostDescription ?? forwards.map(\.hostDescription).joined(separator: ", ")) is already published by another container",
-          causes: [error])
+        throw NetworkError(.io, "publishing ports: \(error)", causes: [error])
       }
-      throw NetworkError(.io, "publishing ports: \(error)", causes: [error])
     }
   }
 
   /// Removes the forwards; ones that are gone (a flushed ruleset) are no error. With `verify`, only the ones whose
   /// target is still this container's (a setup that stopped half-way may not have added them).
-  func unpublish(_ forwards: [PortForward], socket: NFTablesNetlink, verify: Bool = false) throws(NetworkError) {
-    var mine = forwards
-    if verify {
-      mine = []
-      for forward in forwards {
-        let data = try netlink { () throws(NetlinkError) in
-          try socket.elementData(table: FirewallRuleset.table, set: forward.map, key: forward.element.key)
+  func unpublish(_ forwards: [PortForward], verify: Bool = false) throws(NetworkError) {
+    try withSocket { socket throws(NetworkError) in
+      var mine = forwards
+      if verify {
+        mine = []
+        for forward in forwards {
+          let data = try netlink { () throws(NetlinkError) in
+            try socket.elementData(table: FirewallRuleset.table, set: forward.map, key: forward.element.key)
+          }
+          if data == forward.element.data { mine.append(forward) }
         }
-        if data == forward.element.data { mine.append(forward) }
       }
-    }
-    do throws(NetlinkError) {
-      for transaction in Self.transactions(.destroy, mine) { try socket.apply(transaction) }
-    } catch  where error.errno == ENOENT {
-      // The table or a map is gone: so are the elements.
-    } catch {
-      throw NetworkError(.io, "removing published ports: \(error)", causes: [error])
+      do throws(NetlinkError) {
+        for transaction in Self.transactions(.destroy, mine) { try socket.apply(transaction) }
+      } catch  where error.errno == ENOENT {
+        // The table or a map is gone: so are the elements.
+      } catch {
+        throw NetworkError(.io, "removing published ports: \(error)", causes: [error])
+      }
     }
   }
 
   /// Removes a bridge's chains and elements, if it has any.
   func removeNetwork(bridge: String) async throws(NetworkError) {
-    let socket = try socket()
-    let present = try netlink { () throws(NetlinkError) in
-      try socket.chainExists(table: FirewallRuleset.table, chain: FirewallRuleset.marker(bridge: bridge))
-    }
-    guard present else { return }
+    guard try isInPlace(bridge: bridge) else { return }
     try await run(FirewallRuleset.removal(bridge: bridge), purpose: "removing the firewall of bridge \(bridge)")
   }
 

@@ -56,7 +56,7 @@ extension NativeDataplane {
       guard !dryRun else { continue }
       if let forwards = try? state.publishedPorts?.forwards(), !forwards.isEmpty {
         // Only the ones that still forward to this container: its port may belong to another container by now.
-        try firewall.unpublish(forwards, socket: try firewall.socket(), verify: true)
+        try firewall.unpublish(forwards, verify: true)
       }
       if let name = state.hostInterface {
         try BridgeDriver(host: host, hostNamespacePath: configuration.hostNamespacePath).removeVeth(
