@@ -124,6 +124,24 @@ struct NativeBackendCLITests {
     #expect(fixture.stateFiles() == [])
   }
 
+  /// Podman 5's firewall options: `isolate=strict` and `outbound_addr4/6` are kept in the network file by the native
+  /// backend; bad values are refused naming them.
+  @Test func firewallOptionsOfPodman5AreKeptAndChecked() throws {
+    let fixture = try Fixture()
+    defer { fixture.remove() }
+    try fixture.cnet(
+      "create", "--disable-dns", "-o", "isolate=strict", "-o", "outbound_addr4=192.0.2.5", "--subnet", "10.247.9.0/24",
+      "nvs")
+    let options = try fixture.cnet("inspect", "--format", "{{.Options}}", "nvs").stdout
+    #expect(options.contains("isolate:strict") && options.contains("outbound_addr4:192.0.2.5"), "\(options)")
+    let wrongFamily = try fixture.cnet(
+      "create", "--disable-dns", "-o", "outbound_addr4=2001:db8::1", "nvw", check: false)
+    #expect(wrongFamily.status != 0)
+    #expect(wrongFamily.stderr.contains("invalid outbound_addr4 2001:db8::1: must be an IPv4 address"))
+    let badIsolate = try fixture.cnet("create", "--disable-dns", "-o", "isolate=maybe", "nvw", check: false)
+    #expect(badIsolate.stderr.contains("invalid isolate maybe: must be true, false or strict"))
+  }
+
   /// A container that died without a teardown: gc removes its state and releases its address; a link tagged as
   /// ours that nothing accounts for goes too.
   @Test func gcCollectsADeadContainerAndAnOrphanedLink() async throws {
