@@ -235,6 +235,11 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .testTarget(
+      name: "NativeDataplaneTests",
+      dependencies: ["ContainerNetworkCore", "NativeDataplane", "NetworkAddress", "NetworkNFTables"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
       name: "NetworkNFTablesTests",
       dependencies: ["NetworkAddress", "NetworkNFTables", "NetworkNetlink", "TestSupport"],
       swiftSettings: swiftSettings
