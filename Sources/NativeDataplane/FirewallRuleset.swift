@@ -82,20 +82,15 @@ enum FirewallRuleset {
     }
     // Masquerade: from the subnet to anywhere but the subnet and multicast; SNAT to the network's outbound address
     // when it has one.
-    if !v4.isEmpty {
-      let source = network.options["outbound_addr4"].map { "snat ip to \($0)" } ?? "masquerade"
+    for (subnets, family, multicast, outbound) in [
+      (v4, "ip", "224.0.0.0/4", "outbound_addr4"), (v6, "ip6", "ff00::/8", "outbound_addr6"),
+    ] where !subnets.isEmpty {
+      let list = "{ \(subnets.joined(separator: ", ")) }"
+      let source = network.options[outbound].map { "snat \(family) to \($0)" } ?? "masquerade"
       lines += [
-        "add rule \(t) \(post) ip daddr { \(v4.joined(separator: ", ")) } return",
-        "add rule \(t) \(post) ip daddr 224.0.0.0/4 return",
-        "add rule \(t) \(post) ip saddr { \(v4.joined(separator: ", ")) } \(source)",
-      ]
-    }
-    if !v6.isEmpty {
-      let source = network.options["outbound_addr6"].map { "snat ip6 to \($0)" } ?? "masquerade"
-      lines += [
-        "add rule \(t) \(post) ip6 daddr { \(v6.joined(separator: ", ")) } return",
-        "add rule \(t) \(post) ip6 daddr ff00::/8 return",
-        "add rule \(t) \(post) ip6 saddr { \(v6.joined(separator: ", ")) } \(source)",
+        "add rule \(t) \(post) \(family) daddr \(list) return",
+        "add rule \(t) \(post) \(family) daddr \(multicast) return",
+        "add rule \(t) \(post) \(family) saddr \(list) \(source)",
       ]
     }
     // Hairpin (a container reaching a published port of its own network through a host address) and localhost

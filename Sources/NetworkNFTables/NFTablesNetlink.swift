@@ -64,28 +64,12 @@ public final class NFTablesNetlink {
 
   /// Whether `chain` exists in `table` (`NFT_MSG_GETCHAIN`): a missing table or chain is `false`, not an error.
   public func chainExists(family: UInt8 = 1, table: String, chain: String) throws(NetlinkError) -> Bool {
-    sequence &+= 1
-    let mine = sequence
     var message = NetlinkMessage(
       type: SetElementBatch.subsystem << 8 | 4, flags: Netlink.Flag.ack,
       header: SetElementBatch.nfgenmsg(family: family))
     message.append(1, string: table)  // NFTA_CHAIN_TABLE
     message.append(3, string: chain)  // NFTA_CHAIN_NAME
-    try socket.send(message.encoded(sequence: mine))
-    var found = false
-    while true {
-      for reply in NetlinkReply.split(try socket.receive()) where reply.sequence == mine {
-        if let (code, text) = reply.acknowledgement {
-          if code == ENOENT { return false }
-          guard code == 0 else {
-            throw NetlinkError(
-              operation: "looking up chain \(chain) of table \(table)", errno: code, kernelMessage: text)
-          }
-          return found
-        }
-        found = true
-      }
-    }
+    return try query(message, operation: "looking up chain \(chain) of table \(table)").map { !$0.isEmpty } ?? false
   }
 
   /// The data of the element of `set` whose key is `key` (`NFT_MSG_GETSETELEM`); nil when the table, the set or the
@@ -93,8 +77,6 @@ public final class NFTablesNetlink {
   public func elementData(family: UInt8 = 1, table: String, set: String, key: [UInt8]) throws(NetlinkError)
     -> [UInt8]?
   {
-    sequence &+= 1
-    let mine = sequence
     var message = NetlinkMessage(
       type: SetElementBatch.subsystem << 8 | 13, flags: Netlink.Flag.ack,
       header: SetElementBatch.nfgenmsg(family: family))
@@ -107,23 +89,32 @@ public final class NFTablesNetlink {
     message.endNest()
     message.endNest()
     message.endNest()
+    // NEWSETELEM: the list, its element, the element's data value.
+    for reply in try query(message, operation: "looking up an element of \(table) \(set)") ?? [] {
+      let list = reply.attributes(afterHeader: 4)
+      guard let elements = list[3], let element = NetlinkReply.attributes(in: elements)[1],
+        let value = NetlinkReply.attributes(in: element)[2], let bytes = NetlinkReply.attributes(in: value)[1]
+      else { continue }
+      return Array(bytes)
+    }
+    return nil
+  }
+
+  /// Sends a GET and returns its answers, or nil when what it asks for is not there (`ENOENT`).
+  private func query(_ message: NetlinkMessage, operation: String) throws(NetlinkError) -> [NetlinkReply]? {
+    sequence &+= 1
+    let mine = sequence
     try socket.send(message.encoded(sequence: mine))
-    var data: [UInt8]?
+    var answers: [NetlinkReply] = []
     while true {
       for reply in NetlinkReply.split(try socket.receive()) where reply.sequence == mine {
-        if let (code, text) = reply.acknowledgement {
-          if code == ENOENT { return nil }
-          guard code == 0 else {
-            throw NetlinkError(operation: "looking up an element of \(table) \(set)", errno: code, kernelMessage: text)
-          }
-          return data
+        guard let (code, text) = reply.acknowledgement else {
+          answers.append(reply)
+          continue
         }
-        // NEWSETELEM: the list, its element, the element's data value.
-        let list = reply.attributes(afterHeader: 4)
-        guard let elements = list[3], let element = NetlinkReply.attributes(in: elements)[1],
-          let value = NetlinkReply.attributes(in: element)[2], let bytes = NetlinkReply.attributes(in: value)[1]
-        else { continue }
-        data = Array(bytes)
+        if code == ENOENT { return nil }
+        guard code == 0 else { throw NetlinkError(operation: operation, errno: code, kernelMessage: text) }
+        return answers
       }
     }
   }

@@ -51,29 +51,7 @@ struct NativeFirewallRootTests {
     func remove() { namespace.remove() }
   }
 
-  /// A server inside a namespace of the test, killed when the test ends.
-  final class Server: Sendable {
-    let process: Process
-    let output: String
-
-    init(in namespace: TestNamespace, _ arguments: [String], output: String = "/dev/null") throws {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      process.arguments = ["ip", "netns", "exec", namespace.name] + arguments
-      if output != "/dev/null" { _ = FileManager.default.createFile(atPath: output, contents: nil) }
-      process.standardOutput = FileHandle(forWritingAtPath: output)
-      process.standardError = FileHandle.nullDevice
-      process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-      try process.run()
-      self.process = process
-      self.output = output
-    }
-
-    func stop() {
-      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-      process.waitUntilExit()
-    }
-  }
+  typealias Server = NamespaceServer
 
   /// busybox httpd serving `text` on each port, and a CGI that answers the client's address as the server saw it.
   static func webServers(in namespace: TestNamespace, ports: [Int], text: String, world: World) throws -> [Server] {

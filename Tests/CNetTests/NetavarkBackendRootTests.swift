@@ -600,29 +600,7 @@ struct NetavarkBackendRootTests {
     }
   }
 
-  /// A server inside a container's namespace, killed when the test ends.
-  final class Server: Sendable {
-    let process: Process
-    let output: String
-
-    init(_ container: Container, _ arguments: [String], output: String) throws {
-      let process = Process()
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      process.arguments = ["ip", "netns", "exec", container.namespace.name] + arguments
-      _ = FileManager.default.createFile(atPath: output, contents: nil)
-      process.standardOutput = FileHandle(forWritingAtPath: output)
-      process.standardError = FileHandle.nullDevice
-      process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-      try process.run()
-      self.process = process
-      self.output = output
-    }
-
-    func stop() {
-      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-      process.waitUntilExit()
-    }
-  }
+  typealias Server = NamespaceServer
 
   @Test func publishedPortsCarryTCPAndUDPWithAHostIPAndARange() async throws {
     try await Self.withWorld { world in
@@ -642,11 +620,11 @@ struct NetavarkBackendRootTests {
         for port in ["80", "81"] {
           servers.append(
             try Server(
-              container, ["busybox", "httpd", "-f", "-p", port, "-h", site],
+              in: container.namespace, ["busybox", "httpd", "-f", "-p", port, "-h", site],
               output: world.sandbox.root.appending("httpd\(port).out")))
         }
         let udp = try Server(
-          container, ["nc.openbsd", "-u", "-l", "53"], output: world.sandbox.root.appending("udp.out"))
+          in: container.namespace, ["nc.openbsd", "-u", "-l", "53"], output: world.sandbox.root.appending("udp.out"))
         servers.append(udp)
         // From the host namespace to its own address on the bridge: netavark's DNAT for local destinations.
         func fetch(_ port: Int) async -> String {
