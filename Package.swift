@@ -88,8 +88,8 @@ let package = Package(
     .target(
       name: "NativeDataplane",
       dependencies: [
-        "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkNamespace", "NetworkNetlink",
-        "OrderedJSON", "SystemSupport", .product(name: "Logging", package: "swift-log"),
+        "CNIRuntime", "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkNamespace",
+        "NetworkNetlink", "OrderedJSON", "SystemSupport", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),
