@@ -234,6 +234,12 @@ let package = Package(
       swiftSettings: swiftSettings
     ),
     .testTarget(
+      name: "NativeDataplaneTests",
+      dependencies: ["ContainerNetworkCore", "NativeDataplane", "NetavarkBackend", "NetworkAddress", "TestSupport"],
+      exclude: ["Fixtures"],
+      swiftSettings: swiftSettings
+    ),
+    .testTarget(
       name: "NetworkNFTablesTests",
       dependencies: ["NetworkAddress", "NetworkNFTables", "NetworkNetlink", "TestSupport"],
       swiftSettings: swiftSettings
