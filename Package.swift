@@ -89,8 +89,7 @@ let package = Package(
       name: "NativeDataplane",
       dependencies: [
         "CNIRuntime", "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkNFTables", "NetworkNamespace",
-        "NetworkNetlink",
-        "OrderedJSON", "SystemSupport", .product(name: "Logging", package: "swift-log"),
+        "NetworkNetlink", "OrderedJSON", "SystemSupport", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
     ),
@@ -236,7 +235,10 @@ let package = Package(
     ),
     .testTarget(
       name: "NativeDataplaneTests",
-      dependencies: ["ContainerNetworkCore", "NativeDataplane", "NetworkAddress", "NetworkNFTables"],
+      dependencies: [
+        "ContainerNetworkCore", "NativeDataplane", "NetavarkBackend", "NetworkAddress", "NetworkNFTables", "TestSupport",
+      ],
+      exclude: ["Fixtures"],
       swiftSettings: swiftSettings
     ),
     .testTarget(

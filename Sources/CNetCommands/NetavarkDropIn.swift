@@ -26,13 +26,24 @@ public enum NetavarkDropIn {
 
   /// The in-process dataplane, its state files under netavark's `--config` directory (Podman's run directory),
   /// where `cnet --backend native --run-dir DIR gc` finds them; warnings go to stderr, never into the JSON.
+  ///
+  /// DNS as netavark 1.4 does it: `--aardvark-binary` serves from `<--config>/aardvark-dns` on the port in
+  /// `NETAVARK_DNS_PORT` (Podman sets it from `dns_bind_port`), and a binary that does not exist means no DNS.
   public static let nativeDataplane: DataplaneFactory = { settings in
     var logger = Logger(label: "cnet") { _ in StandardErrorLogHandler() }
     logger.logLevel = .warning
+    var port = 53
+    if let text = getenv("NETAVARK_DNS_PORT").map({ String(cString: $0) }) {
+      guard let value = Int(text), (1...65535).contains(value) else {
+        throw NetavarkFailure("Invalid NETAVARK_DNS_PORT \(text): invalid digit found in string")
+      }
+      port = value
+    }
     return NativeDataplane(
       configuration: NativeDataplaneConfiguration(
         stateDirectory: NetworkBackendFactory.nativeStateDirectory(runDirectory: settings.configDirectory),
-        logger: logger))
+        aardvarkPath: access(settings.aardvarkBinary, F_OK) == 0 ? settings.aardvarkBinary : nil,
+        dnsConfigDirectory: "\(settings.configDirectory)/aardvark-dns", dnsPort: port, logger: logger))
   }
 
   // MARK: -

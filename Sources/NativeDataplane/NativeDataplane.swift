@@ -10,7 +10,8 @@ import NetworkNetlink
 #endif
 
 /// The in-process dataplane: netavark's contract (``NetavarkRequest`` in, status blocks out) carried out over
-/// netlink from this process, with no program run. Bridge and macvlan networks: links, addresses and routes.
+/// netlink from this process. Bridge and macvlan networks: links, addresses and routes; container names on bridge
+/// networks with DNS through aardvark-dns, the one program it runs (``AardvarkDNS``).
 ///
 /// Every container change is bracketed by its state file (``AttachmentStateStore``): the intent is written before
 /// the first kernel change and completed after the last, and a failure undoes what this call made, in reverse.
@@ -39,6 +40,7 @@ public struct NativeDataplane: NetavarkDataplane {
 
   public func setup(namespacePath: String, request: NetavarkRequest) async throws -> [String: StatusBlock] {
     let attachments = try plan(request)
+    let names = try nameEntries(request)
     guard NetworkNamespace.isNetworkNamespace(namespacePath) else {
       throw NetworkError(.invalidArgument, "\(namespacePath) is not a network namespace")
     }
@@ -68,7 +70,13 @@ public struct NativeDataplane: NetavarkDataplane {
         for step in undo.reversed() { step() }
         throw error
       }
-      statuses[attachment.network.name] = StatusBlock(interfaces: [attachment.interfaceName: attachment.status])
+      statuses[attachment.network.name] = status(of: attachment, request: request)
+    }
+    do {
+      try await attachNames(names, containerID: request.options.containerID)
+    } catch {
+      for step in undo.reversed() { step() }
+      throw error
     }
     return statuses
   }
@@ -77,6 +85,11 @@ public struct NativeDataplane: NetavarkDataplane {
     let host = try hostNetlink()
     let store = store
     var failures: [NetworkError] = []
+    do {
+      try await detachNames(request)
+    } catch {
+      failures.append(error)
+    }
     // The container's side, only while the namespace lives on and is the container's (the backend passes no path
     // for a dead or replaced one); opened once, and only when there is something to do in it.
     let namespaceLivesOn =
@@ -133,9 +146,6 @@ public struct NativeDataplane: NetavarkDataplane {
     }
   }
 
-  /// Nothing to tell: the native dataplane does not run a DNS server (yet).
-  public func updateDNSServers(network: String, servers: [String]) async throws {}
-
   public func removeNetwork(_ network: Network) async throws {
     KnownBridges.shared.forget(network)
     if network.driver == "bridge" && !network.networkInterface.isEmpty {
@@ -180,11 +190,6 @@ public struct NativeDataplane: NetavarkDataplane {
       }
       if network.driver == "bridge" && network.networkInterface.isEmpty {
         throw NetworkError(.invalidArgument, "network \(network.name) has no bridge name (network_interface)")
-      }
-      if network.dnsEnabled {
-        configuration.logger.warning(
-          "network \(network.name) has DNS enabled, but the native backend does not run a DNS server yet: container names do not resolve on it"
-        )
       }
       attachments.append(
         try NativeAttachment(network: network, options: named.options, containerID: request.options.containerID))

@@ -64,6 +64,8 @@ extension NativeDataplane {
       }
       store.remove(network: state.network, containerID: state.containerID)
     }
+    try await collectNames(
+      stale: Set(found.map { "\($0.network)/\($0.containerID.lowercased())" }), dryRun: dryRun)
     for link in links
     where link.alias?.hasPrefix(NativeNames.aliasPrefix) == true && !accounted.contains(link.name)
       && !removed.contains(link.name)

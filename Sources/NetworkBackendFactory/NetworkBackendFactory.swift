@@ -45,14 +45,17 @@ public enum NetworkBackendFactory {
   }
 
   /// The native backend's configuration for `settings`: the netavark backend's store and IPAM, with the in-process
-  /// dataplane in place of the netavark program.
+  /// dataplane in place of the netavark program; it runs the same aardvark-dns from the same directory as netavark
+  /// would (`<run dir>/aardvark-dns`), so both backends on one run directory share one DNS server.
   public static func nativeConfiguration(_ settings: NetworkSettings) -> NetavarkBackendConfiguration {
     var configuration = netavarkConfiguration(settings)
     configuration.backendName = "native"
     configuration.dataplane = NativeDataplane(
       configuration: NativeDataplaneConfiguration(
         stateDirectory: nativeStateDirectory(runDirectory: settings.runDirectory),
-        hostNamespacePath: settings.hostNamespacePath, logger: settings.logger))
+        hostNamespacePath: settings.hostNamespacePath, aardvarkPath: configuration.aardvarkPath,
+        dnsConfigDirectory: "\(settings.runDirectory)/aardvark-dns", dnsPort: settings.dnsBindPort ?? 53,
+        logger: settings.logger))
     return configuration
   }
 

@@ -19,13 +19,15 @@ public enum AtomicFile {
   /// old file or the new one, never a mix. With `durable` the data and the directory are also fsynced, so the new
   /// file survives a power loss; state that dies with the machine anyway (the CNI result cache: every container's
   /// network is gone after a reboot) skips those flushes, as libcni does. On any error the temporary file is
-  /// removed and `path` keeps its old content.
+  /// removed and `path` keeps its old content. A `temporaryDirectory` (on the same file system) keeps the temporary
+  /// file out of a directory whose reader takes every file in it for one of its own (aardvark-dns).
   public static func write(
-    _ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644, durable: Bool = true
+    _ bytes: some Collection<UInt8>, to path: String, mode: mode_t = 0o644, durable: Bool = true,
+    temporaryDirectory: String? = nil
   ) throws(SystemCallError) {
     let directory = parentDirectory(of: path)
     let fileName = path.split(separator: "/").last.map(String.init) ?? path
-    var template = Array("\(directory)/\(temporaryPrefix)\(fileName).XXXXXX".utf8CString)
+    var template = Array("\(temporaryDirectory ?? directory)/\(temporaryPrefix)\(fileName).XXXXXX".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     let temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     if fd < 0 { throw SystemCallError(call: "mkstemp", path: temporaryPath, errno: errno) }

@@ -16,8 +16,6 @@ import Testing
   .serialized)
 struct LifecycleTests {
   static let backends = ["cni", "netavark", "native"]
-  /// The backends that run a DNS server for a network (the native one does not yet).
-  static let backendsWithDNS = ["cni", "netavark"]
 
   /// The options that choose `backend`: for netavark and native, also their own run directory.
   static func backendOptions(_ sandbox: CNetSandbox, _ backend: String) -> [String] {
@@ -254,7 +252,7 @@ struct LifecycleTests {
     }
   }
 
-  @Test("cnet run resolves another container by name through the network's DNS", arguments: backendsWithDNS)
+  @Test("cnet run resolves another container by name through the network's DNS", arguments: backends)
   func runResolvesAnotherContainerByName(backend: String) async throws {
     let host = try TestNamespace(prefix: "sdh")
     defer { host.remove() }
@@ -329,10 +327,11 @@ struct LifecycleTests {
         process.waitUntilExit()
         namespace.remove()  // The container died with its half-made network.
       }
-      // Plugins and netavark run in process groups of their own and may outlive the cnet that started them.
+      // Plugins and netavark run in process groups of their own and may outlive the cnet that started them; the
+      // aardvark-dns of the native backend serves until gc has removed the last name.
       _ = await waitUntil(seconds: 20) {
-        let running = (try? runCommand(["pgrep", "-f", sandbox.root.path], check: false).stdout) ?? ""
-        return running.isEmpty
+        let running = (try? runCommand(["pgrep", "-af", sandbox.root.path], check: false).stdout) ?? ""
+        return running.split(separator: "\n").allSatisfy { $0.contains("aardvark-dns") }
       }
       _ = try Self.succeed(sandbox, backend, ["gc"])
       #expect(try Self.succeed(sandbox, backend, ["gc", "--dry-run"]) == "")
@@ -353,6 +352,10 @@ struct LifecycleTests {
       if backend == "native" {
         let states = (try? FileManager.default.subpathsOfDirectory(atPath: sandbox.root.appending("run/cnet-native")))
         #expect((states ?? []).filter { $0.hasSuffix(".json") } == [], "state files left")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: sandbox.root.appending("run/aardvark-dns")))
+        #expect((names ?? []) == [], "aardvark-dns files left")
+        let servers = try runCommand(["pgrep", "-f", "aardvark-dns --config \(sandbox.root.path)"], check: false).stdout
+        #expect(servers == "", "aardvark-dns still runs")
       }
     }
   }
