@@ -136,10 +136,10 @@ struct NetavarkDropInPodmanTests {
     try runCommand(["/usr/bin/nsenter", "--net=\(sandbox.networkNamespacePath)"] + arguments, check: check)
   }
 
-  /// Podman publishes ports through the native firewall: `-p 127.0.0.1:18080:80` and `-p 18081:80` serve a page to
-  /// the host, `podman network reload` brings them back after `nft flush ruleset` and `iptables -F`, and
-  /// `podman rm -f` leaves no link, map element or state file.
-  @Test func podmanPublishesPortsThatReloadRestoresAfterAFlush() async throws {
+  /// Podman runs on the native firewall and DNS: a container reaches another by name and short ID,
+  /// `-p 127.0.0.1:18080:80` and `-p 18081:80` serve a page to the host, `podman network reload` brings them back
+  /// after `nft flush ruleset` and `iptables -F`, and `podman rm -f` leaves no link, map element or state file.
+  @Test func podmanResolvesNamesAndPublishesPortsThatReloadRestores() async throws {
     let cnet = try CNetBinary.require()
     let directory = try TemporaryDirectory(prefix: "nv-dropin-ports")
     defer { directory.remove() }
@@ -150,14 +150,31 @@ struct NetavarkDropInPodmanTests {
 
     let name = UniqueName.make("np")
     sandbox.networks.append(name)
-    try sandbox.podman(["network", "create", "--disable-dns", "--subnet", "10.89.77.0/24", name])
+    try sandbox.podman(["network", "create", "--subnet", "10.89.77.0/24", name])
+    let web = UniqueName.make("web")
     let id = try sandbox.podman([
-      "run", "-d", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", name, "-p",
-      "127.0.0.1:18080:80", "-p", "18081:80", "--rootfs", sandbox.rootfs, "/bin/busybox", "httpd", "-f", "-p", "80",
-      "-h", "/www",
+      "run", "-d", "--name", web, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", name,
+      "-p", "127.0.0.1:18080:80", "-p", "18081:80", "--rootfs", sandbox.rootfs, "/bin/busybox", "httpd", "-f", "-p",
+      "80", "-h", "/www",
     ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     sandbox.containers.append(id)
     try #require(id.count == 64, "podman run printed \(id)")
+    // A second container reaches the first by its name and by an alias, through aardvark-dns on the gateway (the
+    // resolv.conf Podman writes from the status our netavark printed).
+    try FileManager.default.createSymbolicLink(atPath: "\(sandbox.rootfs)/bin/ping", withDestinationPath: "busybox")
+    let client = try sandbox.podman([
+      "run", "-d", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--cap-add", "NET_RAW",
+      "--network", name, "--rootfs", sandbox.rootfs, "/bin/sleep", "120",
+    ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    sandbox.containers.append(client)
+    let resolv = try sandbox.podman(["exec", client, "/bin/cat", "/etc/resolv.conf"]).stdout
+    #expect(resolv.contains("nameserver 10.89.77.1") && resolv.contains("dns.podman"), "\(resolv)")
+    for target in [web, String(id.prefix(12))] {
+      let ping = try sandbox.podman(["exec", client, "/bin/ping", "-c", "1", "-W", "3", target], check: false)
+      #expect(ping.status == 0, "ping \(target): \(ping.stdout)\(ping.stderr)")
+    }
+    try sandbox.podman(["rm", "-f", "-t", "0", client])
+    sandbox.containers.removeAll { $0 == client }
     func fetch(_ url: String) -> String {
       (try? Self.inHost(sandbox, ["curl", "-s", "--max-time", "2", url], check: false).stdout) ?? ""
     }
@@ -192,5 +209,10 @@ struct NetavarkDropInPodmanTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: records) == [])
     #expect(containerLinks() == [])
     #expect(!elements().contains("18081") && !elements().contains("elements"), "\(elements())")
+    // The DNS server ends with the network's last container.
+    let servers = {
+      (try? runCommand(["pgrep", "-f", "aardvark-dns --config \(directory.path)"], check: false).stdout) ?? ""
+    }
+    #expect(await waitUntil(seconds: 10) { servers().isEmpty }, "aardvark-dns still runs: \(servers())")
   }
 }
