@@ -88,7 +88,8 @@ let package = Package(
     .target(
       name: "NativeDataplane",
       dependencies: [
-        "CNIRuntime", "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkNFTables", "NetworkNamespace",
+        "CNIRuntime", "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkNFTables",
+        "NetworkNamespace",
         "NetworkNetlink", "OrderedJSON", "SystemSupport", .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: swiftSettings
@@ -236,7 +237,8 @@ let package = Package(
     .testTarget(
       name: "NativeDataplaneTests",
       dependencies: [
-        "ContainerNetworkCore", "NativeDataplane", "NetavarkBackend", "NetworkAddress", "NetworkNFTables", "TestSupport",
+        "ContainerNetworkCore", "NativeDataplane", "NetavarkBackend", "NetworkAddress", "NetworkNFTables",
+        "TestSupport",
       ],
       exclude: ["Fixtures"],
       swiftSettings: swiftSettings
