@@ -135,10 +135,15 @@ struct AardvarkDNS: Sendable {
   }
 
   private func reloadOrStop() async throws(NetworkError) {
-    if directory.networks().isEmpty {
+    let networks = directory.networks()
+    if networks.isEmpty {
       await server.stop()
     } else {
-      try await server.apply(listeningOn: [], start: false)
+      // Waited for until it listens on the remaining networks' gateways again: a query right after a teardown or
+      // gc must not land while the reloading server has no socket there.
+      var addresses: [IPAddress] = []
+      for network in networks { addresses += (try? directory.read(network: network))??.bindAddresses ?? [] }
+      try await server.apply(listeningOn: addresses, start: false)
     }
   }
 

@@ -28,6 +28,8 @@ enum FirewallRuleset {
       "add map \(t) post_iif { type ifname : verdict ; }",
       "add map \(t) post_oif { type ifname : verdict ; }",
       "add map \(t) fwd_iif { type ifname : verdict ; }",
+      // Per bridge whose DNS server listens on another port than 53: the redirect of port 53 to it.
+      "add map \(t) pre_iif { type ifname : verdict ; }",
       "add set \(t) bridges { type ifname ; }",
       "add set \(t) iso_bridges { type ifname ; }",
       "add chain \(t) hostports",
@@ -41,6 +43,7 @@ enum FirewallRuleset {
       lines.append("flush chain \(t) \(chain)")
     }
     lines += [
+      "add rule \(t) prerouting iifname vmap @pre_iif",
       "add rule \(t) prerouting fib daddr type local jump hostports",
       "add rule \(t) output fib daddr type local jump hostports",
       // A port published on one address wins over the same port published on all.
@@ -61,13 +64,14 @@ enum FirewallRuleset {
   static func postChain(bridge: String) -> String { "post-\(bridge)" }
   static func hairpinChain(bridge: String) -> String { "postin-\(bridge)" }
   static func forwardChain(bridge: String) -> String { "fwd-\(bridge)" }
+  static func dnsChain(bridge: String) -> String { "dns-\(bridge)" }
 
   /// The chain whose presence says that a bridge's objects are in place.
   static func marker(bridge: String) -> String { forwardChain(bridge: bridge) }
 
   /// A bridge network's chains and elements; named by the bridge, so that a network made again with the same bridge
   /// finds the same names and its rules are rewritten, not doubled.
-  static func network(_ network: Network) -> [String] {
+  static func network(_ network: Network, dnsPort: Int = 53) -> [String] {
     let t = qualified
     let bridge = network.networkInterface
     let quoted = "\"\(bridge)\""
@@ -76,8 +80,9 @@ enum FirewallRuleset {
     let post = postChain(bridge: bridge)
     let hairpin = hairpinChain(bridge: bridge)
     let forward = forwardChain(bridge: bridge)
+    let dns = dnsChain(bridge: bridge)
     var lines: [String] = []
-    for chain in [post, hairpin, forward] {
+    for chain in [post, hairpin, forward, dns] {
       lines += ["add chain \(t) \(chain)", "flush chain \(t) \(chain)"]
     }
     // Masquerade: from the subnet to anywhere but the subnet and multicast; SNAT to the network's outbound address
@@ -123,6 +128,17 @@ enum FirewallRuleset {
     if let isolate = network.options["isolate"], isolate == "true" || isolate == "strict" {
       lines.append("add element \(t) iso_bridges { \(quoted) }")
     }
+    // Containers ask the gateway's port 53; a server on `dns_bind_port` gets it redirected, as netavark does.
+    let gateways = network.subnets.compactMap(\.gateway)
+    if network.dnsEnabled && dnsPort != 53 && !gateways.isEmpty {
+      for gateway in gateways {
+        let (family, target) = gateway.isIPv6 ? ("ip6", "[\(gateway)]") : ("ip", "\(gateway)")
+        lines.append(
+          "add rule \(t) \(dns) \(family) daddr \(gateway) meta l4proto { tcp, udp } th dport 53 dnat \(family) to \(target):\(dnsPort)"
+        )
+      }
+      lines.append("add element \(t) pre_iif { \(quoted) : jump \(dns) }")
+    }
     return lines
   }
 
@@ -134,9 +150,10 @@ enum FirewallRuleset {
     let post = postChain(bridge: bridge)
     let hairpin = hairpinChain(bridge: bridge)
     let forward = forwardChain(bridge: bridge)
+    let dns = dnsChain(bridge: bridge)
     var lines = skeleton
-    for chain in [post, hairpin, forward] { lines.append("add chain \(t) \(chain)") }
-    for (map, chain) in [("post_iif", post), ("post_oif", hairpin), ("fwd_iif", forward)] {
+    for chain in [post, hairpin, forward, dns] { lines.append("add chain \(t) \(chain)") }
+    for (map, chain) in [("post_iif", post), ("post_oif", hairpin), ("fwd_iif", forward), ("pre_iif", dns)] {
       lines += [
         "add element \(t) \(map) { \(quoted) : jump \(chain) }",
         "delete element \(t) \(map) { \(quoted) }",
@@ -145,7 +162,7 @@ enum FirewallRuleset {
     for set in ["bridges", "iso_bridges"] {
       lines += ["add element \(t) \(set) { \(quoted) }", "delete element \(t) \(set) { \(quoted) }"]
     }
-    for chain in [post, hairpin, forward] { lines.append("delete chain \(t) \(chain)") }
+    for chain in [post, hairpin, forward, dns] { lines.append("delete chain \(t) \(chain)") }
     return lines
   }
 

@@ -35,7 +35,9 @@ public struct NativeDataplane: NetavarkDataplane {
   var store: AttachmentStateStore { AttachmentStateStore(directory: configuration.stateDirectory) }
 
   var firewall: NativeFirewall {
-    NativeFirewall(hostNamespacePath: configuration.hostNamespacePath, nftPath: configuration.nftPath)
+    NativeFirewall(
+      hostNamespacePath: configuration.hostNamespacePath, nftPath: configuration.nftPath,
+      dnsPort: configuration.dnsPort)
   }
 
   public func setup(namespacePath: String, request: NetavarkRequest) async throws -> [String: StatusBlock] {

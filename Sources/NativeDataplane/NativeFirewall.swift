@@ -14,6 +14,8 @@ import SystemSupport
 struct NativeFirewall: Sendable {
   var hostNamespacePath: String?
   var nftPath: String
+  /// The port the DNS server listens on; containers' queries to port 53 are redirected to another.
+  var dnsPort: Int = 53
   var timeout: Duration = .seconds(30)
 
   /// Runs `body` with the process's netfilter socket in the host namespace (``FirewallSocket``).
@@ -35,7 +37,7 @@ struct NativeFirewall: Sendable {
   func ensure(_ network: Network) async throws(NetworkError) {
     if try isInPlace(bridge: network.networkInterface) { return }
     try await run(
-      FirewallRuleset.skeleton + FirewallRuleset.network(network),
+      FirewallRuleset.skeleton + FirewallRuleset.network(network, dnsPort: dnsPort),
       purpose: "setting up the firewall of network \(network.name)")
   }
 
@@ -106,7 +108,7 @@ struct NativeFirewall: Sendable {
   /// `nft flush ruleset`, this is the whole table as it was.
   func reload(networks: [Network], forwards: [PortForward]) async throws(NetworkError) {
     var lines = FirewallRuleset.skeleton
-    for network in networks { lines += FirewallRuleset.network(network) }
+    for network in networks { lines += FirewallRuleset.network(network, dnsPort: dnsPort) }
     lines += FirewallRuleset.elements(forwards)
     try await run(lines, purpose: "reloading the firewall")
   }

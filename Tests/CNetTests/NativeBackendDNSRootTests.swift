@@ -373,4 +373,45 @@ struct NativeBackendDNSRootTests {
       }
     }
   }
+
+  /// containers.conf's `dns_bind_port`: aardvark-dns listens on another port, and the firewall redirects the
+  /// containers' queries to the gateway's port 53 to it, as netavark does; `rm` takes the redirect away.
+  @Test func aServerOnTheDNSBindPortAnswersOnPort53() async throws {
+    try await Self.withDNSWorld { world in
+      var settings = NetworkSettings()
+      settings.backend = .native
+      settings.configDirectory = world.configDir
+      settings.runDirectory = world.runDir
+      settings.hostNamespacePath = world.host.path
+      settings.dnsBindPort = 5354
+      let backend = try NetworkBackendFactory.makeBackend(settings)
+      try await NativeBackendRootTests.withContainers(2) { containers in
+        let network = try await backend.create(Self.dnsNetwork(["10.78.30.0/24"]))
+        let gateway = "10.78.30.1"
+        var statuses: [[String: StatusBlock]] = []
+        for container in containers {
+          statuses.append(
+            try await backend.setup(
+              namespacePath: container.namespace.path,
+              options: NetworkOptions(
+                containerID: container.id, containerName: container.name,
+                networks: [network.name: PerNetworkOptions()])))
+        }
+        let listening = try world.host.run(["ss", "-lun"]).stdout
+        #expect(listening.contains("\(gateway):5354") && !listening.contains("\(gateway):53 "), "\(listening)")
+        let answer = try Self.lookup(containers[0].name, from: containers[1], server: gateway)
+        #expect(answer.addresses == (try Self.addresses(statuses[0], network.name)), "\(answer.output)")
+        for container in containers {
+          try await backend.teardown(
+            namespacePath: container.namespace.path,
+            options: NetworkOptions(
+              containerID: container.id, containerName: container.name,
+              networks: [NamedPerNetworkOptions(network.name)]))
+        }
+        try await backend.remove(network.name, force: false)
+        let table = try world.host.run(["nft", "list", "table", "inet", "cnet"]).stdout
+        #expect(!table.contains(network.networkInterface), "\(table)")
+      }
+    }
+  }
 }
