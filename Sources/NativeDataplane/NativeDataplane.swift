@@ -28,6 +28,8 @@ public struct NativeDataplane: NetavarkDataplane {
 
   public var preparesNamespaces: Bool { true }
 
+  public var usesRequestedMACAddresses: Bool { true }
+
   var store: AttachmentStateStore { AttachmentStateStore(directory: configuration.stateDirectory) }
 
   public func setup(namespacePath: String, request: NetavarkRequest) async throws -> [String: StatusBlock] {
