@@ -261,8 +261,8 @@ let package = Package(
     .testTarget(
       name: "CNetTests",
       dependencies: [
-        "cnet", "CNetCommands", "ContainerNetworkCore", "NetavarkBackend", "NetworkAddress", "NetworkBackendFactory",
-        "OrderedJSON", "TestSupport",
+        "cnet", "CNetCommands", "ContainerNetworkCore", "NativeDataplane", "NetavarkBackend", "NetworkAddress",
+        "NetworkBackendFactory", "OrderedJSON", "TestSupport",
       ],
       swiftSettings: swiftSettings
     ),
