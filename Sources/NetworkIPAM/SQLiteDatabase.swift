@@ -113,7 +113,7 @@ final class SQLiteDatabase {
       try query("COMMIT")
       return result
     } catch {
-      try? query("ROLLBACK")
+      _ = try? query("ROLLBACK")
       throw error
     }
   }
