@@ -238,7 +238,7 @@ let package = Package(
       name: "NativeDataplaneTests",
       dependencies: [
         "ContainerNetworkCore", "NativeDataplane", "NetavarkBackend", "NetworkAddress", "NetworkNFTables",
-        "TestSupport",
+        "OrderedJSON", "TestSupport",
       ],
       exclude: ["Fixtures"],
       swiftSettings: swiftSettings

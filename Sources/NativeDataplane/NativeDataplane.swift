@@ -32,6 +32,8 @@ public struct NativeDataplane: NetavarkDataplane {
 
   public var reloadsInPlace: Bool { true }
 
+  public var usesRequestedMACAddresses: Bool { true }
+
   var store: AttachmentStateStore { AttachmentStateStore(directory: configuration.stateDirectory) }
 
   var firewall: NativeFirewall {

@@ -34,10 +34,7 @@ enum NativeNames {
 
   /// A random locally administered unicast MAC, chosen here so that the status needs no read-back.
   static func randomMAC() -> MACAddress {
-    var generator = SystemRandomNumberGenerator()
-    var bytes = (0..<6).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    bytes[0] = (bytes[0] & 0xfe) | 0x02
-    return MACAddress(bytes: bytes)!
+    MACAddress.randomLocallyAdministered()
   }
 
   /// FNV-1a, 64 bits: names only need to be stable and well spread, not secret.

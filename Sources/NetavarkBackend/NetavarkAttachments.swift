@@ -35,9 +35,18 @@ extension NetavarkNetworkBackend {
       try await releaseStaleHolders(of: named, containerID: options.containerID)
       let ipam = try ipam()
       let encoder = JSONValueEncoder()
+      var chosenMACs: [String: MACAddress] = [:]
       var shared = request
       shared.networks = []
       let sharedText = try encoder.encode(shared).jsonString
+      // A dataplane that takes its MACs from the request gets them chosen here, so that they are recorded with the
+      // addresses in one transaction instead of a second one after the setup.
+      let choosesMACs = dataplane.usesRequestedMACAddresses
+      if choosesMACs {
+        for index in named.indices where named[index].options.staticMAC == nil {
+          chosenMACs[named[index].name] = MACAddress.randomLocallyAdministered()
+        }
+      }
       let granted = try ipam.allocate(
         containerID: options.containerID,
         requests: named.map { AddressRequest(network: resolved[$0.name]!, staticIPs: $0.options.staticIPs) },
@@ -49,16 +58,29 @@ extension NetavarkNetworkBackend {
           perNetwork.staticIPs = granted[entry.name] ?? []
           networks[entry.name] = try encoder.encode(perNetwork).jsonString
         }
+        var interfaces: [String: RecordedInterface] = [:]
+        if choosesMACs {
+          for entry in named {
+            let mac = entry.options.staticMAC ?? chosenMACs[entry.name]
+            interfaces[entry.name] = RecordedInterface(name: entry.options.interfaceName, mac: mac?.description)
+          }
+        }
         return ContainerRecord(
           containerID: options.containerID, containerName: options.containerName, namespacePath: namespacePath,
-          namespaceIdentity: namespaces.identity(of: namespacePath), shared: sharedText, networks: networks)
+          namespaceIdentity: namespaces.identity(of: namespacePath), shared: sharedText, networks: networks,
+          interfaces: interfaces)
       }
-      for index in named.indices { named[index].options.staticIPs = granted[named[index].name] ?? [] }
+      for index in named.indices {
+        named[index].options.staticIPs = granted[named[index].name] ?? []
+        if let mac = chosenMACs[named[index].name] { named[index].options.staticMAC = mac }
+      }
       request.networks = named
       let contract = NetavarkRequest(options: request, networkInfo: resolved)
       do {
         if Task.isCancelled { throw CancellationError() }
         let statuses = try await dataplane.setup(namespacePath: namespacePath, request: contract)
+        // Chosen MACs went into the record with the addresses; only a dataplane's own choices are noted now.
+        if choosesMACs { return statuses }
         var interfaces: [String: (name: String, mac: String?)] = [:]
         for entry in named {
           let interface = entry.options.interfaceName

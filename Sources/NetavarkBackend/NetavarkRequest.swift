@@ -84,6 +84,11 @@ public protocol NetavarkDataplane: Sendable {
   /// name that exists there (``NetworkError/interfaceExists(_:namespacePath:)``), so the backend need not.
   var preparesNamespaces: Bool { get }
 
+  /// Whether a setup gives each interface the `static_mac` of its request and reports that MAC, so that the backend
+  /// can choose the MACs itself and record them with the addresses, in the allocation's transaction; netavark
+  /// chooses its own, which the backend records after the setup.
+  var usesRequestedMACAddresses: Bool { get }
+
   /// Removes what containers that died without a teardown left that only the dataplane knows of (the backend's
   /// own records are collected by the backend), and returns what it found; with `dryRun` it only lists.
   func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment]
@@ -106,6 +111,8 @@ extension NetavarkDataplane {
   public var tearsDownWithoutNamespace: Bool { false }
 
   public var preparesNamespaces: Bool { false }
+
+  public var usesRequestedMACAddresses: Bool { false }
 
   /// netavark keeps nothing of its own per container beyond what the backend records.
   public func collectGarbage(dryRun: Bool) async throws -> [StaleAttachment] { [] }

@@ -9,6 +9,14 @@ public struct MACAddress: Hashable, Sendable, LosslessStringConvertible, Codable
     self.bytes = bytes
   }
 
+  /// A random locally administered unicast address, as netavark gives a container interface without a static one.
+  public static func randomLocallyAdministered() -> MACAddress {
+    var generator = SystemRandomNumberGenerator()
+    var bytes = (0..<6).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    bytes[0] = (bytes[0] & 0xfe) | 0x02
+    return MACAddress(bytes: bytes)!
+  }
+
   /// Parses `"aa:bb:cc:dd:ee:ff"`, `"aa-bb-cc-dd-ee-ff"` (one separator throughout) or Go's dotted
   /// `"aabb.ccdd.eeff"`, hex digits in any case, exactly two digits per byte.
   ///

@@ -13,6 +13,17 @@ public struct AddressRequest: Hashable, Sendable {
   }
 }
 
+/// The interface a container was given on one network, and its MAC address when known.
+public struct RecordedInterface: Hashable, Sendable {
+  public var name: String
+  public var mac: String?
+
+  public init(name: String, mac: String?) {
+    self.name = name
+    self.mac = mac
+  }
+}
+
 /// What a setup stored for its container, so that teardown and the lifecycle commands can undo it later.
 public struct ContainerRecord: Hashable, Sendable {
   public var containerID: String
@@ -24,10 +35,13 @@ public struct ContainerRecord: Hashable, Sendable {
   public var shared: String
   /// Opaque to IPAM: the backend's encoding of each network's options, by network name, addresses included.
   public var networks: [String: String]
+  /// The interfaces already known when the addresses are allocated, by network name (see
+  /// ``IPAMDatabase/recordInterfaces(containerID:_:)`` for those known only after the setup).
+  public var interfaces: [String: RecordedInterface]
 
   public init(
     containerID: String, containerName: String, namespacePath: String, namespaceIdentity: String? = nil,
-    shared: String, networks: [String: String]
+    shared: String, networks: [String: String], interfaces: [String: RecordedInterface] = [:]
   ) {
     self.containerID = containerID
     self.containerName = containerName
@@ -35,6 +49,7 @@ public struct ContainerRecord: Hashable, Sendable {
     self.namespaceIdentity = namespaceIdentity
     self.shared = shared
     self.networks = networks
+    self.interfaces = interfaces
   }
 }
 
@@ -122,8 +137,10 @@ public final class IPAMDatabase: @unchecked Sendable {
             VALUES (?, ?, ?, ?, ?)
           """, [containerID, record.containerName, record.namespacePath, record.namespaceIdentity, record.shared])
         for (network, options) in record.networks {
+          let interface = record.interfaces[network]
           try database.query(
-            "INSERT INTO attachment (container_id, network, options) VALUES (?, ?, ?)", [containerID, network, options])
+            "INSERT INTO attachment (container_id, network, options, interface, mac) VALUES (?, ?, ?, ?, ?)",
+            [containerID, network, options, interface?.name, interface?.mac])
         }
         return granted
       }

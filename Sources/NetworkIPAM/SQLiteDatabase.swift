@@ -19,6 +19,9 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
 final class SQLiteDatabase {
   let path: String
   private let handle: OpaquePointer
+  /// Prepared statements by their SQL: an engine's process runs the same dozen statements for every container, and
+  /// compiling one costs more than running it.
+  private var statements: [String: OpaquePointer] = [:]
 
   /// Opens (creating) the database at `path`; a busy database is retried for up to `busyTimeout`.
   init(path: String, busyTimeout: Duration) throws(SQLiteError) {
@@ -38,7 +41,10 @@ final class SQLiteDatabase {
     sqlite3_busy_timeout(handle, Int32(clamping: milliseconds))
   }
 
-  deinit { sqlite3_close_v2(handle) }
+  deinit {
+    for statement in statements.values { sqlite3_finalize(statement) }
+    sqlite3_close_v2(handle)
+  }
 
   private func error(_ status: Int32) -> SQLiteError {
     SQLiteError(code: status, message: String(cString: sqlite3_errmsg(handle)))
@@ -53,10 +59,13 @@ final class SQLiteDatabase {
   /// Runs one statement with text (or NULL) arguments and returns every row, each column as text (or nil).
   @discardableResult
   func query(_ sql: String, _ arguments: [String?] = []) throws(SQLiteError) -> [[String?]] {
-    var statement: OpaquePointer?
-    var status = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
-    guard status == SQLITE_OK, let statement else { throw error(status) }
-    defer { sqlite3_finalize(statement) }
+    let statement = try prepared(sql)
+    // Reset even after a failed step, so that the statement ends its read and holds no lock once we return.
+    defer {
+      sqlite3_reset(statement)
+      sqlite3_clear_bindings(statement)
+    }
+    var status: Int32
     // SQLITE_TRANSIENT: SQLite copies the text, so the Swift string need not outlive the call.
     let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
     for (index, argument) in arguments.enumerated() {
@@ -86,16 +95,25 @@ final class SQLiteDatabase {
     }
   }
 
+  private func prepared(_ sql: String) throws(SQLiteError) -> OpaquePointer {
+    if let statement = statements[sql] { return statement }
+    var statement: OpaquePointer?
+    let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+    guard status == SQLITE_OK, let statement else { throw error(status) }
+    statements[sql] = statement
+    return statement
+  }
+
   /// Runs `body` in a transaction that holds the write lock from its first statement (`BEGIN IMMEDIATE`), so that
   /// what `body` reads cannot change before it writes; commits when `body` returns, rolls back when it throws.
   func writeTransaction<T>(_ body: () throws -> T) throws -> T {
-    try execute("BEGIN IMMEDIATE")
+    try query("BEGIN IMMEDIATE")
     do {
       let result = try body()
-      try execute("COMMIT")
+      try query("COMMIT")
       return result
     } catch {
-      try? execute("ROLLBACK")
+      _ = try? query("ROLLBACK")
       throw error
     }
   }

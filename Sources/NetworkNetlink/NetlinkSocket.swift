@@ -40,7 +40,8 @@ public struct NetlinkError: Error, Sendable, Hashable, CustomStringConvertible {
 /// kernel's reason), echoed requests are capped to their header, and one 32 KiB receive buffer is reused.
 public final class LinuxNetlinkSocket: NetlinkSocket {
   private let fd: Int32
-  private var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+  /// Left uninitialised: the kernel writes what is read, so a short reply touches one page of it, not eight.
+  private var buffer = [UInt8](unsafeUninitializedCapacity: 32 * 1024) { _, count in count = 32 * 1024 }
 
   /// Opens a socket of `protocol` (`NETLINK_ROUTE` = 0 by default) in the calling thread's namespace.
   public convenience init(protocol family: Int32 = 0) throws(NetlinkError) {
@@ -87,7 +88,8 @@ public final class LinuxNetlinkSocket: NetlinkSocket {
   public func receive() throws(NetlinkError) -> ArraySlice<UInt8> {
     while true {
       let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-      if count >= 0 { return buffer[0..<count] }
+      // A copy of what arrived: a slice of the buffer itself would make the next receive copy all 32 KiB.
+      if count >= 0 { return Array(buffer[0..<count])[...] }
       if errno == EINTR { continue }
       throw NetlinkError(operation: "recv(netlink)", errno: errno)
     }

@@ -113,6 +113,8 @@ public enum AtomicFile {
 
 /// Creates `path` and its missing parents with `mode`; an existing directory is left as it is.
 public func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemCallError) {
+  // Usually the whole path exists, or only its last part is missing: one call instead of one per component.
+  if mkdir(path, mode) == 0 || errno == EEXIST { return }
   var current = path.hasPrefix("/") ? "" : "."
   for component in path.split(separator: "/") {
     current += "/\(component)"
