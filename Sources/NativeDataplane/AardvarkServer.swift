@@ -81,22 +81,23 @@ struct AardvarkServer: Sendable {
       namespacePath: hostNamespacePath, timeout: patience, maximumOutputBytes: 64 << 10)
     // Once it has started, it serves every container: it runs to its end even when the caller is cancelled.
     request.cancellable = false
-    let output: ProcessOutput
     do {
-      output = try await ProcessRunner.run(request)
-    } catch let failure as SpawnFailure {
-      throw NetworkError(
-        .pluginFailed, "cannot start aardvark-dns \(binary): \(String(cString: strerror(failure.errno)))",
-        causes: [failure])
+      _ = try await ProcessRunner.runHelper(request)
     } catch {
-      throw NetworkError(
-        .pluginFailed, "aardvark-dns \(binary) did not start within \(patience)", causes: [error])
-    }
-    guard output.termination == .exited(0) else {
-      let text = String(decoding: output.stderr.suffix(512), as: UTF8.self).trimmingWhitespace()
-      throw NetworkError(
-        .pluginFailed,
-        "aardvark-dns \(binary) failed to start (\(output.termination))\(text.isEmpty ? "" : ": \(text)")")
+      switch error {
+      case .notStarted(let failure):
+        throw NetworkError(
+          .pluginFailed, "cannot start aardvark-dns \(binary): \(String(cString: strerror(failure.errno)))",
+          causes: [failure])
+      case .interrupted(let interruption):
+        throw NetworkError(
+          .pluginFailed, "aardvark-dns \(binary) did not start within \(patience)", causes: [interruption])
+      case .failed(let output):
+        let text = String(decoding: output.stderr.suffix(512), as: UTF8.self).trimmingWhitespace()
+        throw NetworkError(
+          .pluginFailed,
+          "aardvark-dns \(binary) failed to start (\(output.termination))\(text.isEmpty ? "" : ": \(text)")")
+      }
     }
     guard let pid = runningPID() else {
       throw NetworkError(.pluginFailed, "aardvark-dns \(binary) exited without leaving a server for \(directory.path)")

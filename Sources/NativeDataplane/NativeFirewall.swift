@@ -142,21 +142,22 @@ struct NativeFirewall: Sendable {
       stdin: Array(script.utf8), namespacePath: hostNamespacePath, timeout: timeout, maximumOutputBytes: 1 << 20)
     // Half a ruleset change is worse than a late one.
     request.cancellable = false
-    let output: ProcessOutput
     do {
-      output = try await ProcessRunner.run(request)
-    } catch let failure as SpawnFailure {
-      throw NetworkError(
-        .notFound,
-        "\(purpose): cannot run \(nftPath): \(String(cString: strerror(failure.errno))) (install nftables)")
+      _ = try await ProcessRunner.runHelper(request)
     } catch {
-      throw NetworkError(.io, "\(purpose): nft did not finish: \(error)", causes: [error])
-    }
-    guard output.termination == .exited(0) else {
-      let text = String(decoding: output.stderr, as: UTF8.self)
-      let reason =
-        text.split(separator: "\n").first { $0.contains("Error") }.map(String.init) ?? "\(output.termination)"
-      throw NetworkError(.io, "\(purpose): nft failed: \(reason)")
+      switch error {
+      case .notStarted(let failure):
+        throw NetworkError(
+          .notFound,
+          "\(purpose): cannot run \(nftPath): \(String(cString: strerror(failure.errno))) (install nftables)")
+      case .interrupted(let interruption):
+        throw NetworkError(.io, "\(purpose): nft did not finish: \(interruption)", causes: [interruption])
+      case .failed(let output):
+        let text = String(decoding: output.stderr, as: UTF8.self)
+        let reason =
+          text.split(separator: "\n").first { $0.contains("Error") }.map(String.init) ?? "\(output.termination)"
+        throw NetworkError(.io, "\(purpose): nft failed: \(reason)")
+      }
     }
   }
 }

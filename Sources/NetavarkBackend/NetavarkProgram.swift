@@ -74,35 +74,35 @@ public struct NetavarkProgram: NetavarkDataplane {
       timeout: timeout, maximumOutputBytes: 4 << 20)
     // Teardown and update run to their end even when the caller is cancelled: a half-removed container is worse.
     request.cancellable = cancellable
-    let output: ProcessOutput
     do {
-      output = try await ProcessRunner.run(request)
-    } catch let failure as SpawnFailure {
-      throw NetavarkError(
-        command: name, message: "cannot run \(netavarkPath): \(String(cString: strerror(failure.errno)))",
-        termination: nil, stderr: "")
-    } catch RunInterruption.timedOut(let output) {
-      throw NetavarkError(
-        command: name, message: "timed out after \(timeout); its process group was killed",
-        termination: output.termination, stderr: Self.text(output.stderr))
-    } catch RunInterruption.cancelled(let output) {
-      throw NetavarkError(
-        command: name, message: "cancelled; its process group was killed", termination: output.termination,
-        stderr: Self.text(output.stderr))
-    }
-    guard output.termination == .exited(0) else {
-      var message = "\(output.termination)"
-      if let error = try? JSONDecoder().decode([String: String].self, from: Data(output.stdout)),
-        let text = error["error"]
-      {
-        message = text
-      } else if !output.stderr.isEmpty {
-        message += ": \(Self.text(output.stderr))"
+      return try await ProcessRunner.runHelper(request).stdout
+    } catch {
+      switch error {
+      case .notStarted(let failure):
+        throw NetavarkError(
+          command: name, message: "cannot run \(netavarkPath): \(String(cString: strerror(failure.errno)))",
+          termination: nil, stderr: "")
+      case .interrupted(.timedOut(let output)):
+        throw NetavarkError(
+          command: name, message: "timed out after \(timeout); its process group was killed",
+          termination: output.termination, stderr: Self.text(output.stderr))
+      case .interrupted(.cancelled(let output)):
+        throw NetavarkError(
+          command: name, message: "cancelled; its process group was killed", termination: output.termination,
+          stderr: Self.text(output.stderr))
+      case .failed(let output):
+        var message = "\(output.termination)"
+        if let error = try? JSONDecoder().decode([String: String].self, from: Data(output.stdout)),
+          let text = error["error"]
+        {
+          message = text
+        } else if !output.stderr.isEmpty {
+          message += ": \(Self.text(output.stderr))"
+        }
+        throw NetavarkError(
+          command: name, message: message, termination: output.termination, stderr: Self.text(output.stderr))
       }
-      throw NetavarkError(
-        command: name, message: message, termination: output.termination, stderr: Self.text(output.stderr))
     }
-    return output.stdout
   }
 
   /// The last line-ish part of a program's output, control characters removed, for one-line messages.

@@ -98,3 +98,17 @@ import Testing
     #expect(try decoded.forwards().count == 2000)
   }
 }
+
+/// The firewall's `nft` runs, without root: what a user reads when it is missing.
+@Suite struct NativeFirewallProgramTests {
+  @Test func aMissingNftIsOneLineNamingIt() async {
+    let firewall = NativeFirewall(hostNamespacePath: nil, nftPath: "/nonexistent/nft")
+    await #expect {
+      try await firewall.run(["add table inet cnet"], purpose: "setting up the firewall of network web")
+    } throws: { error in
+      let text = "\(error)"
+      return text.contains("setting up the firewall of network web: cannot run /nonexistent/nft")
+        && text.contains("install nftables") && !text.contains("\n")
+    }
+  }
+}
