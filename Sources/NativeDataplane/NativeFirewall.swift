@@ -52,10 +52,7 @@ struct NativeFirewall: Sendable {
             try socket.apply(transaction)
           } catch {
             // What the earlier transactions added goes again.
-            for added in transactions[..<index] {
-              try? socket.apply(
-                added.map { SetElementBatch(.destroy, table: $0.table, set: $0.set, elements: $0.elements) })
-            }
+            for added in transactions[..<index] { try? socket.removeElements(added) }
             throw error
           }
         }
@@ -89,7 +86,7 @@ struct NativeFirewall: Sendable {
         }
       }
       do throws(NetlinkError) {
-        for transaction in Self.transactions(.destroy, mine) { try socket.apply(transaction) }
+        for transaction in Self.transactions(.destroy, mine) { try socket.removeElements(transaction) }
       } catch  where error.errno == ENOENT {
         // The table or a map is gone: so are the elements.
       } catch {

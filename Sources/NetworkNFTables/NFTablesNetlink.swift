@@ -62,6 +62,29 @@ public final class NFTablesNetlink {
     }
   }
 
+  /// Removes the elements of `batches` (whatever their operation), those that are absent being no error, as one
+  /// `NFT_MSG_DESTROYSETELEM` transaction. Linux before 6.3 (Debian 12's stock 6.1) has no such message: there each
+  /// element is deleted on its own, and one that is absent (`ENOENT`) is skipped.
+  public func removeElements(_ batches: [SetElementBatch]) throws(NetlinkError) {
+    let destroys = batches.map {
+      SetElementBatch(.destroy, family: $0.family, table: $0.table, set: $0.set, elements: $0.elements)
+    }
+    do {
+      try apply(destroys)
+    } catch  where error.errno == EINVAL || error.errno == EOPNOTSUPP {
+      for batch in batches {
+        for element in batch.elements {
+          do {
+            try apply(
+              SetElementBatch(.delete, family: batch.family, table: batch.table, set: batch.set, elements: [element]))
+          } catch  where error.errno == ENOENT {
+            // Already gone.
+          }
+        }
+      }
+    }
+  }
+
   /// Whether `chain` exists in `table` (`NFT_MSG_GETCHAIN`): a missing table or chain is `false`, not an error.
   public func chainExists(family: UInt8 = 1, table: String, chain: String) throws(NetlinkError) -> Bool {
     var message = NetlinkMessage(

@@ -139,6 +139,30 @@ final class TransactionAnsweringSocket: NetlinkSocket {
     #expect(NetlinkReply.split(socket.sent[1][...]).map(\.sequence) == [5, 6, 7, 8])
   }
 
+  /// A kernel without DESTROYSETELEM (before 6.3) refuses the message type; each element is then deleted on its own
+  /// (DELSETELEM, type 14), and one that is gone is no error.
+  @Test func removalFallsBackToOneDeletionPerElementOnOldKernels() throws {
+    let socket = TransactionAnsweringSocket(errnos: [EINVAL, ENOENT, 0])
+    let other = SetElement(
+      key: [.address(IPAddress("192.0.2.3")!), .protocol(17), .port(53)],
+      data: [.address(IPAddress("10.88.0.3")!), .port(53)])
+    try NFTablesNetlink(socket: socket).removeElements([
+      SetElementBatch(.add, table: "t", set: "pf4_ip", elements: [SetElementBatchTests.forward, other])
+    ])
+    #expect(socket.sent.count == 3)
+    #expect(NetlinkReply.split(socket.sent[0][...]).map(\.type) == [0x10, 0x0a1e, 0x11])
+    for datagram in socket.sent.dropFirst() {
+      #expect(NetlinkReply.split(datagram[...]).map(\.type) == [0x10, 0x0a0e, 0x11])
+    }
+    // Another error is the caller's.
+    let refused = TransactionAnsweringSocket(errnos: [EPERM])
+    #expect(throws: NetlinkError.self) {
+      try NFTablesNetlink(socket: refused).removeElements([
+        SetElementBatch(.destroy, table: "t", set: "pf4_ip", elements: [SetElementBatchTests.forward])
+      ])
+    }
+  }
+
   @Test func aMissingChainIsFalseAndAnAnsweredOneTrue() throws {
     let missing = TransactionAnsweringSocket(errnos: [ENOENT])
     #expect(try NFTablesNetlink(socket: missing).chainExists(table: "cnet", chain: "fwd-podman1") == false)
