@@ -61,6 +61,11 @@ struct AardvarkConfigDirectory: Sendable {
     return try await body()
   }
 
+  /// Whether the network has a file (without the lock: only a hint, for skipping the lock when none can matter).
+  func hasFile(network: String) -> Bool {
+    access("\(path)/\(network)", F_OK) == 0
+  }
+
   /// The network's file; nil when there is none. A file that cannot be read is an error: writing over it would
   /// drop other containers' names.
   func read(network: String) throws(NetworkError) -> AardvarkNetworkFile? {

@@ -86,6 +86,9 @@ struct AardvarkDNS: Sendable {
   /// Removes the container's lines from the files of `networks`; the server reloads, or exits once no file is left.
   /// A server that is not running is no error (teardown must work without it).
   func remove(containerID: String, networks: [String]) async throws(NetworkError) {
+    // A container with a line has its network's file (a file goes only with its last line), so a container on
+    // networks without files (no DNS: most teardowns) has nothing here, and takes no lock.
+    guard networks.contains(where: directory.hasFile(network:)) else { return }
     try await directory.withLock { () async throws(NetworkError) in
       var changed = false
       for network in networks {
