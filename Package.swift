@@ -195,7 +195,7 @@ let package = Package(
     // Helpers for tests only: temp dirs, privilege checks, throwaway network namespaces.
     .target(
       name: "TestSupport",
-      dependencies: ["CNetShim", .product(name: "Logging", package: "swift-log")],
+      dependencies: ["CNetShim", "NetworkNetlink", .product(name: "Logging", package: "swift-log")],
       swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -36,28 +36,18 @@ struct AardvarkConfigDirectory: Sendable {
     } catch {
       throw NetworkError(.io, "cannot create the aardvark-dns directory \(path): \(error)", causes: [error])
     }
-    let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-    guard fd >= 0 else {
-      let error = SystemCallError(call: "open", path: lockPath, errno: errno)
-      throw NetworkError(.io, "cannot open the aardvark-dns lock: \(error)", causes: [error])
+    // netavark takes it with flock (the fs2 crate), which does not see our usual OFD locks. Closing the descriptor
+    // drops the lock, also when the process dies; the server never inherits it (the spawn closes every descriptor
+    // above 2).
+    let lock: FileLock
+    do {
+      lock = try await FileLock.acquire(path: lockPath, timeout: timeout, kind: .flock)
+    } catch  where error.errno == ETIMEDOUT {
+      throw NetworkError(.timedOut, "another process held \(lockPath) for \(timeout)", causes: [error])
+    } catch {
+      throw NetworkError(.io, "cannot lock \(lockPath): \(error)", causes: [error])
     }
-    // Closing the descriptor drops the lock, also when the process dies; the server never inherits it (the spawn
-    // closes every descriptor above 2).
-    defer { close(fd) }
-    let deadline = ContinuousClock.now + timeout
-    var pause = Duration.microseconds(500)
-    while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-      let code = errno
-      guard code == EWOULDBLOCK || code == EINTR else {
-        let error = SystemCallError(call: "flock", path: lockPath, errno: code)
-        throw NetworkError(.io, "cannot lock \(lockPath): \(error)", causes: [error])
-      }
-      guard ContinuousClock.now < deadline else {
-        throw NetworkError(.timedOut, "another process held \(lockPath) for \(timeout)")
-      }
-      await AardvarkServer.pause(pause)
-      pause = min(pause * 2, .milliseconds(20))
-    }
+    defer { lock.unlock() }
     return try await body()
   }
 

@@ -126,19 +126,10 @@ public final class NFTablesNetlink {
   /// Sends a GET and returns its answers, or nil when what it asks for is not there (`ENOENT`).
   private func query(_ message: NetlinkMessage, operation: String) throws(NetlinkError) -> [NetlinkReply]? {
     sequence &+= 1
-    let mine = sequence
-    try socket.send(message.encoded(sequence: mine))
-    var answers: [NetlinkReply] = []
-    while true {
-      for reply in NetlinkReply.split(try socket.receive()) where reply.sequence == mine {
-        guard let (code, text) = reply.acknowledgement else {
-          answers.append(reply)
-          continue
-        }
-        if code == ENOENT { return nil }
-        guard code == 0 else { throw NetlinkError(operation: operation, errno: code, kernelMessage: text) }
-        return answers
-      }
+    do {
+      return try socket.exchange(message, sequence: sequence, operation: operation)
+    } catch  where error.errno == ENOENT {
+      return nil
     }
   }
 }

@@ -13,6 +13,28 @@ public protocol NetlinkSocket: AnyObject {
   func receive() throws(NetlinkError) -> ArraySlice<UInt8>
 }
 
+extension NetlinkSocket {
+  /// Sends `message` numbered `sequence` and waits for its acknowledgement (or the end of a dump); returns the
+  /// replies that came before it (a GET's answer). Replies to earlier, abandoned requests are skipped, never mistaken:
+  /// every netlink family answers this way.
+  public func exchange(_ message: NetlinkMessage, sequence: UInt32, operation: String) throws(NetlinkError)
+    -> [NetlinkReply]
+  {
+    try send(message.encoded(sequence: sequence))
+    var answers: [NetlinkReply] = []
+    while true {
+      for reply in NetlinkReply.split(try receive()) where reply.sequence == sequence {
+        if let (code, text) = reply.acknowledgement {
+          guard code == 0 else { throw NetlinkError(operation: operation, errno: code, kernelMessage: text) }
+          return answers
+        }
+        if reply.type == Netlink.MessageType.done { return answers }
+        answers.append(reply)
+      }
+    }
+  }
+}
+
 /// A failed netlink call: the errno (kept for the engine) and the kernel's own reason when it gave one.
 public struct NetlinkError: Error, Sendable, Hashable, CustomStringConvertible {
   public var operation: String

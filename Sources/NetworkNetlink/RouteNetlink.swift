@@ -31,19 +31,7 @@ public final class RouteNetlink {
   @discardableResult
   public func request(_ message: NetlinkMessage, operation: String) throws(NetlinkError) -> [NetlinkReply] {
     sequence &+= 1
-    let mine = sequence
-    try socket.send(message.encoded(sequence: mine))
-    var answers: [NetlinkReply] = []
-    while true {
-      for reply in NetlinkReply.split(try socket.receive()) where reply.sequence == mine {
-        if let (code, text) = reply.acknowledgement {
-          guard code == 0 else { throw NetlinkError(operation: operation, errno: code, kernelMessage: text) }
-          return answers
-        }
-        if reply.type == Netlink.MessageType.done { return answers }
-        answers.append(reply)
-      }
-    }
+    return try socket.exchange(message, sequence: sequence, operation: operation)
   }
 
   /// Sends a request about one link that may be gone already (deleting it, taking it down): `ENODEV` counts as

@@ -88,39 +88,9 @@ func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.
   }
 }
 
-/// Answers each message of a datagram that asks for an acknowledgement with the next errno of ``errnos`` (the batch
-/// begin and end ask for none), as the kernel answers an nfnetlink transaction.
-final class TransactionAnsweringSocket: NetlinkSocket {
-  var sent: [[UInt8]] = []
-  var errnos: [Int32]
-  /// Replies that come before the acknowledgement (a GET's answer), as raw messages.
-  var answers: [[UInt8]] = []
-  init(errnos: [Int32] = []) { self.errnos = errnos }
-
-  func send(_ bytes: [UInt8]) throws(NetlinkError) { sent.append(bytes) }
-
-  func receive() throws(NetlinkError) -> ArraySlice<UInt8> {
-    var datagram: [UInt8] = []
-    for request in NetlinkReply.split(sent.last![...]) where request.flags & Netlink.Flag.ack != 0 {
-      for answer in answers {
-        var message = answer
-        message.replaceSubrange(8..<12, with: withUnsafeBytes(of: request.sequence.littleEndian, Array.init))
-        datagram += message
-      }
-      let code = errnos.isEmpty ? 0 : errnos.removeFirst()
-      var body = Array(withUnsafeBytes(of: (-code).littleEndian, Array.init)) + [UInt8](repeating: 0, count: 16)
-      body =
-        Array(withUnsafeBytes(of: UInt32(16 + body.count).littleEndian, Array.init)) + [2, 0, 0, 1]
-        + Array(withUnsafeBytes(of: request.sequence.littleEndian, Array.init)) + [0, 0, 0, 0] + body
-      datagram += body
-    }
-    return datagram[...]
-  }
-}
-
 @Suite struct NFTablesNetlinkTests {
   @Test func batchesOfSeveralSetsGoInOneDatagramAndTheFailedOneIsNamed() throws {
-    let socket = TransactionAnsweringSocket(errnos: [0, EEXIST])
+    let socket = AnsweringNetlinkSocket(errnos: [0, EEXIST])
     let netlink = NFTablesNetlink(socket: socket)
     let batches = [
       SetElementBatch(.add, table: "t", set: "pf4_any", elements: [SetElementBatchTests.forward]),
@@ -142,7 +112,7 @@ final class TransactionAnsweringSocket: NetlinkSocket {
   /// A kernel without DESTROYSETELEM (before 6.3) refuses the message type; each element is then deleted on its own
   /// (DELSETELEM, type 14), and one that is gone is no error.
   @Test func removalFallsBackToOneDeletionPerElementOnOldKernels() throws {
-    let socket = TransactionAnsweringSocket(errnos: [EINVAL, ENOENT, 0])
+    let socket = AnsweringNetlinkSocket(errnos: [EINVAL, ENOENT, 0])
     let other = SetElement(
       key: [.address(IPAddress("192.0.2.3")!), .protocol(17), .port(53)],
       data: [.address(IPAddress("10.88.0.3")!), .port(53)])
@@ -155,7 +125,7 @@ final class TransactionAnsweringSocket: NetlinkSocket {
       #expect(NetlinkReply.split(datagram[...]).map(\.type) == [0x10, 0x0a0e, 0x11])
     }
     // Another error is the caller's.
-    let refused = TransactionAnsweringSocket(errnos: [EPERM])
+    let refused = AnsweringNetlinkSocket(errnos: [EPERM])
     #expect(throws: NetlinkError.self) {
       try NFTablesNetlink(socket: refused).removeElements([
         SetElementBatch(.destroy, table: "t", set: "pf4_ip", elements: [SetElementBatchTests.forward])
@@ -164,13 +134,13 @@ final class TransactionAnsweringSocket: NetlinkSocket {
   }
 
   @Test func aMissingChainIsFalseAndAnAnsweredOneTrue() throws {
-    let missing = TransactionAnsweringSocket(errnos: [ENOENT])
+    let missing = AnsweringNetlinkSocket(errnos: [ENOENT])
     #expect(try NFTablesNetlink(socket: missing).chainExists(table: "cnet", chain: "fwd-podman1") == false)
-    let present = TransactionAnsweringSocket()
+    let present = AnsweringNetlinkSocket()
     // A NEWCHAIN answer (type 10 << 8 | 3) before the acknowledgement.
     present.answers = [[20, 0, 0, 0, 0x03, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]]
     #expect(try NFTablesNetlink(socket: present).chainExists(table: "cnet", chain: "fwd-podman1"))
-    let refused = TransactionAnsweringSocket(errnos: [EPERM])
+    let refused = AnsweringNetlinkSocket(errnos: [EPERM])
     #expect(throws: NetlinkError.self) { try NFTablesNetlink(socket: refused).chainExists(table: "t", chain: "c") }
   }
 }

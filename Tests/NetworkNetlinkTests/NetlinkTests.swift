@@ -271,7 +271,7 @@ func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.
 
   /// Several requests in one datagram, numbered in sequence, and the first failure reported after every answer.
   @Test func aBatchIsOneDatagramAndReportsItsFirstFailure() throws {
-    let socket = BatchAnsweringSocket(errnos: [0, 17, 19])
+    let socket = AnsweringNetlinkSocket(errnos: [0, 17, 19])
     let netlink = RouteNetlink(socket: socket)
     let batch: [(message: NetlinkMessage, operation: String)] = [
       (.setLink(index: 1, up: true), "lo up"), (.newAddress(IPNetwork("10.1.0.5/24")!, index: 2), "address"),
@@ -306,27 +306,5 @@ func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.
     for (name, value) in [("arp_notify", "1"), ("rp_filter", "2"), ("forwarding", "0"), ("route_localnet", "1")] {
       #expect(try namespace.run(["cat", "/proc/sys/net/ipv4/conf/nls0/\(name)"]).stdout == value + "\n", "\(name)")
     }
-  }
-}
-
-/// Answers every message of a datagram with an acknowledgement carrying the next errno of ``errnos``.
-final class BatchAnsweringSocket: NetlinkSocket {
-  var sent: [[UInt8]] = []
-  var errnos: [Int32]
-  init(errnos: [Int32]) { self.errnos = errnos }
-
-  func send(_ bytes: [UInt8]) throws(NetlinkError) { sent.append(bytes) }
-
-  func receive() throws(NetlinkError) -> ArraySlice<UInt8> {
-    var datagram: [UInt8] = []
-    for request in NetlinkReply.split(sent.last![...]) {
-      let code = errnos.isEmpty ? 0 : errnos.removeFirst()
-      var body = Array(withUnsafeBytes(of: (-code).littleEndian, Array.init)) + [UInt8](repeating: 0, count: 16)
-      body =
-        Array(withUnsafeBytes(of: UInt32(16 + body.count).littleEndian, Array.init)) + [2, 0, 0, 1]
-        + Array(withUnsafeBytes(of: request.sequence.littleEndian, Array.init)) + [0, 0, 0, 0] + body
-      datagram += body
-    }
-    return datagram[...]
   }
 }
