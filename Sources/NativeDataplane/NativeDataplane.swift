@@ -43,19 +43,25 @@ public struct NativeDataplane: NetavarkDataplane {
   }
 
   public func setup(namespacePath: String, request: NetavarkRequest) async throws -> [String: StatusBlock] {
+    try await setup(namespacePath: namespacePath, request: request, prepared: nil)
+  }
+
+  /// The container's namespace opened, and its socket started on the namespace thread.
+  public func prepareSetup(namespacePath: String) -> (any NetavarkSetupPreparation)? {
+    try? NativeSetupPreparation(namespacePath: namespacePath)
+  }
+
+  public func setup(namespacePath: String, request: NetavarkRequest, prepared: (any NetavarkSetupPreparation)?)
+    async throws -> [String: StatusBlock]
+  {
     let attachments = try plan(request)
     let names = try nameEntries(request)
-    guard NetworkNamespace.isNetworkNamespace(namespacePath) else {
-      throw NetworkError(.invalidArgument, "\(namespacePath) is not a network namespace")
-    }
+    let preparation =
+      try (prepared as? NativeSetupPreparation).flatMap { $0.namespacePath == namespacePath ? $0 : nil }
+      ?? NativeSetupPreparation(namespacePath: namespacePath)
     let host = try hostNetlink()
-    let namespaceFD = open(namespacePath, O_RDONLY | O_CLOEXEC)
-    guard namespaceFD >= 0 else {
-      throw NetworkError(
-        .notFound, "cannot open network namespace \(namespacePath): \(String(cString: strerror(errno)))")
-    }
-    defer { close(namespaceFD) }
-    let container = try netlink { () throws(NetlinkError) in try RouteNetlink(namespacePath: namespacePath) }
+    let namespaceFD = preparation.opening.namespaceDescriptor
+    let container = try netlink { () throws(NetlinkError) in try preparation.opening.routeNetlink() }
     // lo comes up in each network's batch; an interface name that is taken is refused before anything is made.
     for attachment in attachments {
       let interface = attachment.interfaceName
@@ -302,4 +308,25 @@ public struct NativeDataplane: NetavarkDataplane {
     }
   }
 
+}
+
+/// A setup's start on the container's side (``NativeDataplane/prepareSetup(namespacePath:)``): the path checked to
+/// be a network namespace, the namespace opened, and its rtnetlink socket being made on the namespace thread.
+final class NativeSetupPreparation: NetavarkSetupPreparation {
+  let namespacePath: String
+  let opening: NamespaceSocketOpening
+
+  init(namespacePath: String) throws(NetworkError) {
+    guard NetworkNamespace.isNetworkNamespace(namespacePath) else {
+      throw NetworkError(.invalidArgument, "\(namespacePath) is not a network namespace")
+    }
+    self.namespacePath = namespacePath
+    do {
+      opening = try NamespaceSocketOpening(namespacePath: namespacePath)
+    } catch {
+      throw NetworkError(
+        .notFound, "cannot open network namespace \(namespacePath): \(String(cString: strerror(error.errno)))",
+        causes: [error])
+    }
+  }
 }

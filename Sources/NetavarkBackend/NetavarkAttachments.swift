@@ -22,13 +22,15 @@ extension NetavarkNetworkBackend {
     var request = options
     request.networks = named
     try SetupValidation.validate(request, networks: resolved)
-    // A dataplane that brings lo up and looks for the interfaces itself saves the thread this takes.
+    // A dataplane that brings lo up and looks for the interfaces itself saves the thread this takes; what it can
+    // start now runs while the lock is taken and the addresses are allocated.
     let present =
       dataplane.preparesNamespaces
       ? [] : try await namespaces.prepare(namespacePath, interfaces: named.map(\.options.interfaceName))
     if let interface = present.first {
       throw NetworkError.interfaceExists(interface, namespacePath: namespacePath)
     }
+    let prepared = dataplane.prepareSetup(namespacePath: namespacePath)
     // netavark 1.4 has no lock of its own: concurrent runs race on the shared chains and the bridge. Podman holds
     // its network lock around allocation and the netavark run, for setup and teardown alike; so do we.
     return try await withLock {
@@ -78,7 +80,8 @@ extension NetavarkNetworkBackend {
       let contract = NetavarkRequest(options: request, networkInfo: resolved)
       do {
         if Task.isCancelled { throw CancellationError() }
-        let statuses = try await dataplane.setup(namespacePath: namespacePath, request: contract)
+        let statuses = try await dataplane.setup(
+          namespacePath: namespacePath, request: contract, prepared: prepared)
         // Chosen MACs went into the record with the addresses; only a dataplane's own choices are noted now.
         if choosesMACs { return statuses }
         var interfaces: [String: (name: String, mac: String?)] = [:]

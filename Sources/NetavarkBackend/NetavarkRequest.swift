@@ -63,6 +63,14 @@ public protocol NetavarkDataplane: Sendable {
   /// Configures the namespace at `namespacePath`; returns one status block per network name.
   func setup(namespacePath: String, request: NetavarkRequest) async throws -> [String: StatusBlock]
 
+  /// Starts what a setup of the namespace at `namespacePath` can do before the backend has taken its lock and
+  /// allocated the addresses (opening the namespace, say), so that it overlaps them; nil when there is nothing.
+  func prepareSetup(namespacePath: String) -> (any NetavarkSetupPreparation)?
+
+  /// ``setup(namespacePath:request:)`` with what ``prepareSetup(namespacePath:)`` started for the same path.
+  func setup(namespacePath: String, request: NetavarkRequest, prepared: (any NetavarkSetupPreparation)?) async throws
+    -> [String: StatusBlock]
+
   /// Undoes a setup of the same request.
   func teardown(namespacePath: String, request: NetavarkRequest) async throws
 
@@ -102,7 +110,19 @@ public protocol NetavarkDataplane: Sendable {
   func reloadFirewall(of requests: [NetavarkRequest]) async throws
 }
 
+/// What a dataplane started for a setup ahead of it (``NetavarkDataplane/prepareSetup(namespacePath:)``). Released
+/// unused, when the setup fails before it reaches the dataplane, it lets go of what it holds.
+public protocol NetavarkSetupPreparation: AnyObject, Sendable {}
+
 extension NetavarkDataplane {
+  public func prepareSetup(namespacePath: String) -> (any NetavarkSetupPreparation)? { nil }
+
+  public func setup(namespacePath: String, request: NetavarkRequest, prepared: (any NetavarkSetupPreparation)?)
+    async throws -> [String: StatusBlock]
+  {
+    try await setup(namespacePath: namespacePath, request: request)
+  }
+
   /// netavark deletes a bridge with its last container, so there is nothing left to remove.
   public func removeNetwork(_ network: Network) async throws {}
 
