@@ -102,8 +102,10 @@ public actor CNINetworkBackend {
         used.insert(attachment.networkName)
       }
     }
-    return storedNetworks().map(\.network).filter { filters.matches($0, now: now, inUse: used.contains($0.name)) }
-      .sorted { $0.name < $1.name }
+    // Podman never counts the default network as dangling.
+    return storedNetworks().map(\.network).filter {
+      filters.matches($0, now: now, inUse: used.contains($0.name) || $0.name == configuration.defaultNetworkName)
+    }.sorted { $0.name < $1.name }
   }
 
   public func inspect(_ nameOrID: String) throws -> Network {

@@ -19,7 +19,7 @@ struct CNINetworkCreation {
   /// The completed network; throws before anything is written.
   func complete(_ request: Network) throws(NetworkError) -> Network {
     var network = request
-    try NetworkCreationRules.chooseName(&network, existing: existing, prefix: "cni-podman")
+    try NetworkCreationRules.chooseName(&network, existing: existing, prefix: "cni-podman", hostLinks: host.names)
     network.id = NetworkID.of(name: network.name)
     if network.driver.isEmpty { network.driver = "bridge" }
     guard Self.drivers.contains(network.driver) else {
@@ -69,20 +69,13 @@ struct CNINetworkCreation {
       case ("vlan", "bridge"):
         options["vlan"] = try NetworkCreationRules.vlan(value)
       case ("isolate", "bridge"):
-        guard let flag = NetworkCreationRules.parseBool(value) else {
-          throw NetworkError(
-            .invalidArgument, "invalid isolate \(NameValidation.displayed(value)): must be true or false")
-        }
-        if flag { options["isolate"] = "true" }
+        if try NetworkCreationRules.goBool(value) { options["isolate"] = "true" }
       case ("com.docker.network.bridge.name", "bridge"):
         network.networkInterface = value
       case ("mode", "macvlan"), ("mode", "ipvlan"):
         let modes = network.driver == "macvlan" ? Self.macvlanModes : Self.ipvlanModes
         guard modes.contains(value) else {
-          throw NetworkError(
-            .invalidArgument,
-            "unknown \(network.driver) mode \(NameValidation.displayed(value)): use one of \(modes.sorted().joined(separator: ", "))"
-          )
+          throw NetworkError(.invalidArgument, "unknown \(network.driver) mode \(NetworkCreationRules.goQuoted(value))")
         }
         options["mode"] = value
       case ("parent", "macvlan"), ("parent", "ipvlan"):
@@ -116,7 +109,7 @@ struct CNINetworkCreation {
       network.ipamOptions = ["driver": requested]
     default:
       throw NetworkError(
-        .invalidArgument, "unsupported ipam driver \(NameValidation.displayed(requested)): use host-local, dhcp or none"
+        .invalidArgument, "unsupported ipam driver \(NetworkCreationRules.goQuoted(requested))"
       )
     }
   }

@@ -32,7 +32,8 @@ enum PodmanConflist {
     case "macvlan", "ipvlan":
       var plugin = JSONObject()
       plugin["type"] = .string(network.driver)
-      plugin["master"] = .string(network.networkInterface)
+      // Without a parent, the plugin takes the interface of the host's default route.
+      if !network.networkInterface.isEmpty { plugin["master"] = .string(network.networkInterface) }
       plugin["ipam"] = ipam
       if let mtu = network.options["mtu"], let value = Int(mtu), value > 0 { plugin["mtu"] = .integer(value) }
       if let mode = network.options["mode"], !mode.isEmpty { plugin["mode"] = .string(mode) }

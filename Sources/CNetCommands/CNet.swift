@@ -17,7 +17,8 @@ public struct CNet: AsyncParsableCommand {
     commandName: "cnet",
     abstract: "Container networking for Linux: manage networks and attach network namespaces to them.",
     discussion: """
-      Networks are stored in Podman's CNI format, so podman and cnet see the same networks.
+      Networks are stored in Podman's formats (CNI conflists, or netavark's JSON with --backend netavark or \
+      native), so podman and cnet see the same networks. Podman's spelling works too: `cnet network ls`.
 
       Environment: CNET_BACKEND, CNET_CONFIG_DIR, CNET_PLUGIN_DIRS (colon-separated), CNET_CACHE_DIR, \
       CNET_RUN_DIR, CNET_PLUGIN_TIMEOUT and CNET_LOG_LEVEL set the defaults of the global options. \
@@ -59,6 +60,7 @@ public struct CNet: AsyncParsableCommand {
     signal(SIGPIPE, SIG_IGN)
     if NetavarkDropIn.isInvoked(as: programName) { return NetavarkDropIn.runBlocking(arguments) }
     if arguments.first == "netavark" { return NetavarkDropIn.runBlocking(Array(arguments.dropFirst())) }
+    let arguments = droppingNetworkWord(arguments)
     if let invocation = AttachmentInvocation.parse(arguments) {
       return waitingFor(interruptible: true) { try await invocation.run() }
     }
@@ -145,21 +147,31 @@ public struct CNet: AsyncParsableCommand {
 /// reads them after it, so they are moved there.
 /// The global flags are the fast reader's table (`AttachmentInvocation.Slot`), which a test holds to ArgumentParser's.
 func movingGlobalOptions(_ arguments: [String]) -> [String] {
-  var leading: [String] = []
+  let index = leadingGlobalOptionsEnd(arguments)
+  guard index > 0, index < arguments.count else { return arguments }
+  return [arguments[index]] + arguments[..<index] + arguments[(index + 1)...]
+}
+
+/// Podman's spelling, `podman network ls`, is taken as well as `cnet ls`: a `network` word after the leading global
+/// options is dropped.
+func droppingNetworkWord(_ arguments: [String]) -> [String] {
+  let index = leadingGlobalOptionsEnd(arguments)
+  guard index < arguments.count, arguments[index] == "network" else { return arguments }
+  var remaining = arguments
+  remaining.remove(at: index)
+  return remaining
+}
+
+/// The index of the first argument after the global options (with their values) that lead the command line.
+private func leadingGlobalOptionsEnd(_ arguments: [String]) -> Int {
   var index = 0
   while index < arguments.count {
     let argument = arguments[index]
     let name = String(argument.split(separator: "=", maxSplits: 1).first ?? "")
     guard AttachmentInvocation.Slot(spelling: name)?.isGlobal == true else { break }
-    leading.append(argument)
-    if !argument.contains("="), index + 1 < arguments.count {
-      leading.append(arguments[index + 1])
-      index += 1
-    }
-    index += 1
+    index += argument.contains("=") ? 1 : 2
   }
-  guard !leading.isEmpty, index < arguments.count else { return arguments }
-  return [arguments[index]] + leading + arguments[(index + 1)...]
+  return min(index, arguments.count)
 }
 
 /// The status a command's task hands back to the thread that ran it (``SerialThreadExecutor``).

@@ -15,7 +15,8 @@ struct Create: AsyncParsableCommand {
   @Option(name: .customLong("ip-range"), help: "Lease range (CIDR or START-END) of the subnet at the same position.")
   var ipRange: [String] = []
   @Flag(help: "Enable IPv6 (adds a ULA subnet when none is given).") var ipv6 = false
-  @Flag(help: "No gateway, no masquerading, no route out.") var `internal` = false
+  @Flag(help: "No route out: no masquerading, no default route (and no gateway with --disable-dns).")
+  var `internal` = false
   @Flag(name: .customLong("disable-dns"), help: "Do not add the DNS plugin.") var disableDNS = false
   @Option(help: "Upstream DNS server for the network's containers; repeat, or a comma list (netavark backend).")
   var dns: [String] = []
@@ -30,13 +31,16 @@ struct Create: AsyncParsableCommand {
   var interfaceName: String?
   @Option(name: .customLong("ipam-driver"), help: "host-local, dhcp or none.") var ipamDriver: String?
   @Flag(help: "Succeed without changes when the network exists.") var ignore = false
-  @Argument(help: "Network name (default: the next free cni-podmanN).") var name: String?
+  @Argument(help: "Network name (default: the next free podmanN, or cni-podmanN with CNI).") var name: String?
 
   func run() async throws {
     var network = Network(name: name ?? "", driver: driver, internal: `internal`, dnsEnabled: !disableDNS)
     network.ipv6Enabled = ipv6
     network.networkInterface = interfaceName ?? ""
     if let ipamDriver { network.ipamOptions["driver"] = ipamDriver }
+    guard !subnet.isEmpty || (gateway.isEmpty && ipRange.isEmpty) else {
+      throw NetworkError(.invalidArgument, "cannot set gateway or range without subnet")
+    }
     guard gateway.count <= subnet.count else {
       throw NetworkError(.invalidArgument, "cannot set more gateways than subnets")
     }
@@ -112,7 +116,7 @@ struct List: AsyncParsableCommand {
     case let template?:
       let parsed = try NetworkTemplate(template)
       var lines = parsed.isTable && !noHeading ? [parsed.header] : []
-      for network in networks { lines.append(try parsed.render(network)) }
+      for network in networks { lines.append(try parsed.render(network, as: .listed(noTrunc: noTrunc))) }
       // Podman writes templates through a tabwriter: `\t` separates aligned columns.
       if !lines.isEmpty { print(OutputFormatting.aligned(lines)) }
     }

@@ -118,10 +118,20 @@ struct NetworkTemplate {
     }.joined()
   }
 
-  func render(_ network: Network) throws -> String {
+  /// What a template is given: `inspect`'s network, or `ls`'s report of it, whose `.ID` is cut to 12 characters
+  /// (unless `--no-trunc`) and whose `.Labels` reads `k=v,k=v` (Podman 4.3's `ListPrintReports`).
+  enum Subject {
+    case inspected
+    case listed(noTrunc: Bool)
+  }
+
+  func render(_ network: Network, as subject: Subject = .inspected) throws -> String {
     try pieces.map { piece in
       switch piece {
       case .text(let text): return text
+      case .field("ID") where subject.isListed && !subject.noTrunc: return String(network.id.prefix(12))
+      case .field("Labels") where subject.isListed:
+        return network.labels.keys.sorted().map { "\($0)=\(network.labels[$0]!)" }.joined(separator: ",")
       case .field(let name): return Self.goValue(of: name, in: network)
       case .json(nil): return try OutputFormatting.compactJSON(network)
       case .json(let name?): return try Self.jsonValue(of: name, in: network)
@@ -189,5 +199,17 @@ struct NetworkTemplate {
   static func goTime(_ time: Timestamp) -> String {
     let text = time.description  // 2026-11-29T01:06:03.592050558Z
     return text.dropLast().replacing("T", with: " ") + " +0000 UTC"
+  }
+}
+
+extension NetworkTemplate.Subject {
+  var isListed: Bool {
+    if case .listed = self { return true }
+    return false
+  }
+
+  var noTrunc: Bool {
+    if case .listed(let noTrunc) = self { return noTrunc }
+    return true
   }
 }

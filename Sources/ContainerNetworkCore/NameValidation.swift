@@ -8,7 +8,7 @@ public enum NameValidation {
     guard isPodmanName(name) else {
       throw NetworkError(
         .invalidArgument,
-        "network name \(displayed(name)) invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+        "network name \(displayed(name)) invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument")
     }
     guard name.utf8.count <= maximumNetworkNameLength else {
       throw NetworkError(

@@ -4,31 +4,69 @@ import NetworkAddress
 /// its CNI and netavark backends alike).
 public enum NetworkCreationRules {
   /// A checked `mtu` option; nil for 0, which means the kernel's default and is not written.
+  /// Podman's errors are Go's (`ParseMTU`): `strconv.Atoi: parsing "abc": invalid syntax`, `mtu -1 is less than zero`.
   public static func mtu(_ value: String) throws(NetworkError) -> String? {
-    guard let mtu = Int(value), mtu >= 0 else {
-      throw NetworkError(.invalidArgument, "invalid mtu \(NameValidation.displayed(value)): must be an integer >= 0")
-    }
+    let mtu = try goInteger(value)
+    guard mtu >= 0 else { throw NetworkError(.invalidArgument, "mtu \(mtu) is less than zero") }
     return mtu > 0 ? String(mtu) : nil
   }
 
-  /// A checked `vlan` option; nil for 0 (no VLAN).
+  /// A checked `vlan` option; nil for 0 (no VLAN). Podman's texts (`ParseVlan`).
   public static func vlan(_ value: String) throws(NetworkError) -> String? {
-    guard let vlan = Int(value), (0...4094).contains(vlan) else {
-      throw NetworkError(.invalidArgument, "invalid vlan \(NameValidation.displayed(value)): must be 0 to 4094")
+    let vlan = try goInteger(value)
+    guard (0...4094).contains(vlan) else {
+      throw NetworkError(.invalidArgument, "vlan ID \(vlan) must be between 0 and 4094")
     }
     return vlan > 0 ? String(vlan) : nil
   }
 
-  /// Picks or checks the network's host interface. A bridge without a name gets the first `<bridgePrefix>N` that no
-  /// network and no host link uses; a named bridge must be valid and not another network's. A macvlan or ipvlan
-  /// network names its parent, which must exist on the host.
+  /// An integer as Go's `strconv.Atoi` reads it (an optional sign, decimal digits), with its error texts.
+  public static func goInteger(_ text: String) throws(NetworkError) -> Int {
+    let digits = text.hasPrefix("+") || text.hasPrefix("-") ? text.dropFirst() : Substring(text)
+    guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+      throw NetworkError(.invalidArgument, "strconv.Atoi: parsing \(goQuoted(text)): invalid syntax")
+    }
+    guard let value = Int(text) else {
+      throw NetworkError(.invalidArgument, "strconv.Atoi: parsing \(goQuoted(text)): value out of range")
+    }
+    return value
+  }
+
+  /// A boolean as Go's `strconv.ParseBool` reads it, failing with its text.
+  public static func goBool(_ text: String) throws(NetworkError) -> Bool {
+    guard let value = parseBool(text) else {
+      throw NetworkError(.invalidArgument, "strconv.ParseBool: parsing \(goQuoted(text)): invalid syntax")
+    }
+    return value
+  }
+
+  /// `text` as Go's `%q` shows it (printable ASCII as it is, the rest escaped).
+  public static func goQuoted(_ text: String) -> String {
+    var quoted = "\""
+    for scalar in text.unicodeScalars {
+      switch scalar {
+      case "\"": quoted += "\\\""
+      case "\\": quoted += "\\\\"
+      case "\n": quoted += "\\n"
+      case "\t": quoted += "\\t"
+      case _ where scalar.value < 0x20 || scalar.value == 0x7f:
+        quoted += "\\x" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16)
+      default: quoted.unicodeScalars.append(scalar)
+      }
+    }
+    return quoted + "\""
+  }
+
+  /// Picks or checks the network's host interface. A bridge without a name gets the first free `<bridgePrefix>N`
+  /// (``freeDeviceName(prefix:existing:hostLinks:)``); a named bridge must be valid and not another network's. A
+  /// macvlan or ipvlan network may name its parent, which must exist on the host; without one, the plugin takes the
+  /// interface of the host's default route.
   public static func chooseInterface(
     _ network: inout Network, existing: [Network], hostLinks: Set<String>, bridgePrefix: String
   ) throws(NetworkError) {
     guard network.driver != "bridge" else {
       if network.networkInterface.isEmpty {
-        let taken = Set(existing.map(\.networkInterface)).union(hostLinks)
-        network.networkInterface = NameAllocator.firstFree(prefix: bridgePrefix, used: taken)
+        network.networkInterface = freeDeviceName(prefix: bridgePrefix, existing: existing, hostLinks: hostLinks)
         return
       }
       try NameValidation.validateInterfaceName(network.networkInterface)
@@ -39,24 +77,35 @@ public enum NetworkCreationRules {
       }
       return
     }
-    guard !network.networkInterface.isEmpty else {
-      throw NetworkError(.invalidArgument, "\(network.driver) network needs a parent interface (-o parent=IF)")
-    }
+    guard !network.networkInterface.isEmpty else { return }
     try NameValidation.validateInterfaceName(network.networkInterface)
     guard hostLinks.contains(network.networkInterface) else {
-      throw NetworkError(.invalidArgument, "parent interface \(network.networkInterface) does not exist on the host")
+      throw NetworkError(.invalidArgument, "parent interface \(network.networkInterface) does not exist")
     }
   }
 
-  /// Checks that the request sets no ID, and names an unnamed network with the first free `<prefix>N`.
-  public static func chooseName(_ network: inout Network, existing: [Network], prefix: String) throws(NetworkError) {
+  /// Checks that the request sets no ID, and names an unnamed network with the first free `<prefix>N`
+  /// (``freeDeviceName(prefix:existing:hostLinks:)``), which is also its bridge's name, as in Podman.
+  public static func chooseName(
+    _ network: inout Network, existing: [Network], prefix: String, hostLinks: Set<String>
+  ) throws(NetworkError) {
     guard network.id.isEmpty else {
-      throw NetworkError(.invalidArgument, "ID can not be set for network create")
+      throw NetworkError(.invalidArgument, "ID can not be set for network create: invalid argument")
     }
     if network.name.isEmpty {
-      network.name = NameAllocator.firstFree(prefix: prefix, used: Set(existing.map(\.name)))
+      network.name = freeDeviceName(prefix: prefix, existing: existing, hostLinks: hostLinks)
+      if (network.driver.isEmpty || network.driver == "bridge") && network.networkInterface.isEmpty {
+        network.networkInterface = network.name
+      }
     }
     try NameValidation.validateNetworkName(network.name)
+  }
+
+  /// Podman's `GetFreeDeviceName`: the first `<prefix>N`, counting from 0, that is neither a network's name nor its
+  /// interface, nor a link of the host.
+  public static func freeDeviceName(prefix: String, existing: [Network], hostLinks: Set<String>) -> String {
+    let used = Set(existing.map(\.name)).union(existing.map(\.networkInterface)).union(hostLinks)
+    return NameAllocator.firstFree(prefix: prefix, used: used, start: 0)
   }
 
   /// Completes the subnets: automatic ones for a bridge with host-local IPAM, none overlapping another network's

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Filters for listing and pruning networks, with Podman's keys: `name`, `id`, `driver`, `label`, `label!`, `until`,
 /// `dangling`.
 ///
@@ -21,7 +25,7 @@ public struct NetworkFilters: Hashable, Sendable {
     for key in values.keys where !Self.supportedKeys.contains(key) {
       throw NetworkError(
         .invalidArgument,
-        "invalid filter \"\(key)\": supported filters are dangling, driver, id, label, label!, name, until")
+        "invalid filter \"\(key)\"")
     }
     for value in values["dangling"] ?? [] where NetworkCreationRules.parseBool(value) == nil {
       throw NetworkError(
@@ -39,7 +43,7 @@ public struct NetworkFilters: Hashable, Sendable {
       guard FilterTime.parse(value, now: .now()) != nil else {
         throw NetworkError(
           .invalidArgument,
-          "invalid filter until=\(value): expected a time (RFC 3339, Unix seconds) or a duration such as 10m")
+          "failed to parse value as time or duration: \(NetworkCreationRules.goQuoted(value))")
       }
     }
     self.values = values.filter { !$0.value.isEmpty }
@@ -107,8 +111,9 @@ public struct NetworkFilters: Hashable, Sendable {
 /// The time formats of Podman's `until` filter.
 enum FilterTime {
   /// RFC 3339, Unix seconds (with an optional fraction), or a Go-style duration ("90m", "1h30m", "10s") before `now`.
-  static func parse(_ text: String, now: Timestamp) -> Timestamp? {
+  static func parse(_ text: String, now: Timestamp, utcOffset: Int = localUTCOffset()) -> Timestamp? {
     if let time = Timestamp(rfc3339: text) { return time }
+    if let time = localTime(text, utcOffset: utcOffset) { return time }
     if let seconds = unixSeconds(text) { return seconds }
     if let duration = durationNanoseconds(text) {
       let total = Int64(now.nanoseconds) - duration % 1_000_000_000
@@ -118,6 +123,43 @@ enum FilterTime {
         nanoseconds: Int32(total - Int64(carry) * 1_000_000_000))
     }
     return nil
+  }
+
+  /// Podman's forms without a zone, read in the local time zone as Podman does: `2006-01-02`, `2006-01-02T15`,
+  /// `2006-01-02T15:04`, `2006-01-02T15:04:05` and the last with a fraction.
+  static func localTime(_ text: String, utcOffset: Int) -> Timestamp? {
+    let bytes = Array(text.utf8)
+    func digits(_ range: Range<Int>) -> Bool {
+      range.upperBound <= bytes.count && bytes[range].allSatisfy { $0 >= 48 && $0 <= 57 }
+    }
+    guard bytes.count >= 10, digits(0..<4), bytes[4] == UInt8(ascii: "-"), digits(5..<7),
+      bytes[7] == UInt8(ascii: "-"), digits(8..<10)
+    else { return nil }
+    var clock = "T00:00:00"
+    if bytes.count > 10 {
+      guard bytes[10] == UInt8(ascii: "T"), digits(11..<13) else { return nil }
+      let rest = String(text.dropFirst(11))
+      switch rest.utf8.count {
+      case 2: clock = "T\(rest):00:00"
+      case 5: clock = "T\(rest):00"
+      default: clock = "T\(rest)"
+      }
+    }
+    let magnitude = abs(utcOffset) / 60
+    let hours = magnitude / 60
+    let minutes = magnitude % 60
+    let zone =
+      (utcOffset < 0 ? "-" : "+") + (hours < 10 ? "0" : "") + String(hours) + ":" + (minutes < 10 ? "0" : "")
+      + String(minutes)
+    return Timestamp(rfc3339: String(text.prefix(10)) + clock + zone)
+  }
+
+  /// The local time zone's offset from UTC now, in seconds (Go's `time.FixedZone(reference.Zone())`).
+  public static func localUTCOffset() -> Int {
+    var now = time(nil)
+    var parts = tm()
+    guard localtime_r(&now, &parts) != nil else { return 0 }
+    return parts.tm_gmtoff
   }
 
   private static func unixSeconds(_ text: String) -> Timestamp? {

@@ -93,7 +93,9 @@ struct JSONNetworkDirectory: Sendable {
     }
     try NameValidation.validateNetworkName(network.name)
     guard network.id.utf8.count == 64,
-      network.id.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+      network.id.utf8.allSatisfy({
+        (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || (0x41...0x46).contains($0)
+      })
     else {
       throw InvalidFile(
         description: "invalid network ID \(NameValidation.displayed(network.id)): not 64 hex characters")

@@ -97,7 +97,10 @@ public actor NetavarkNetworkBackend {
     let all = networks()
     // Only `dangling` needs the attachments; ls without it never opens the IPAM database.
     let used = filters.needsUsage ? try Set(all.map(\.name).filter { !(try users(of: $0).live.isEmpty) }) : []
-    return all.filter { filters.matches($0, now: now, inUse: used.contains($0.name)) }.sorted { $0.name < $1.name }
+    // Podman never counts the default network as dangling.
+    return all.filter {
+      filters.matches($0, now: now, inUse: used.contains($0.name) || $0.name == configuration.defaultNetworkName)
+    }.sorted { $0.name < $1.name }
   }
 
   public func inspect(_ nameOrID: String) throws -> Network {

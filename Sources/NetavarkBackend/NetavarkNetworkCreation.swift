@@ -19,7 +19,7 @@ struct NetavarkNetworkCreation {
 
   func complete(_ request: Network) throws(NetworkError) -> Network {
     var network = request
-    try NetworkCreationRules.chooseName(&network, existing: existing, prefix: "podman")
+    try NetworkCreationRules.chooseName(&network, existing: existing, prefix: "podman", hostLinks: host.names)
     network.id = Self.randomID()
     if network.driver.isEmpty { network.driver = "bridge" }
     guard Self.drivers.contains(network.driver) else {
@@ -38,8 +38,12 @@ struct NetavarkNetworkCreation {
     try chooseIPAM(&network)
     try chooseInterface(&network)
     try NetworkCreationRules.planSubnets(&network, existing: existing, hostSubnets: host.subnets, pools: pools)
-    // netavark serves DNS on the bridge's gateway address, internal networks included, so they keep a gateway.
-    for index in network.subnets.indices where network.subnets[index].gateway == nil {
+    // netavark serves DNS on the bridge's gateway address, so an internal network keeps a gateway if it has DNS
+    // (Podman's addGateway).
+    for index in network.subnets.indices
+    where network.subnets[index].gateway == nil
+      && (!network.internal || network.dnsEnabled)
+    {
       network.subnets[index].gateway = network.subnets[index].subnet.firstHost
     }
     if network.driver == "macvlan" && network.subnets.isEmpty && network.ipamDriver == "host-local" {
@@ -72,7 +76,9 @@ struct NetavarkNetworkCreation {
       let value = network.options[key]!
       switch (key, network.driver) {
       case ("mtu", _), ("com.docker.network.driver.mtu", _):
-        options["mtu"] = try NetworkCreationRules.mtu(value)
+        // Kept as given once checked, "0" included, as Podman writes it.
+        _ = try NetworkCreationRules.mtu(value)
+        options["mtu"] = value
       case ("metric", _):
         guard let metric = Int(value), metric >= 0 else {
           throw NetworkError(
@@ -99,28 +105,21 @@ struct NetavarkNetworkCreation {
         }
         options[key] = address.description
       case ("vlan", "bridge"):
-        options["vlan"] = try NetworkCreationRules.vlan(value)
+        _ = try NetworkCreationRules.vlan(value)
+        options["vlan"] = value
       case ("isolate", "bridge"):
-        switch NetworkCreationRules.parseBool(value) {
-        case true?: options["isolate"] = "true"
-        case false?: break
-        case nil where value == "strict" && podman5Options:
+        // netavark (Rust) reads only "true" and "false": Go's other spellings are written as those. Podman 4.3
+        // knows no "strict" (Podman 5 does, and the native backend).
+        if value == "strict" && podman5Options {
           options["isolate"] = "strict"
-        case nil where value == "strict":
-          throw NetworkError(
-            .notSupported, "unsupported bridge network option isolate=strict: netavark 1.4 has only isolate=true")
-        default:
-          throw NetworkError(
-            .invalidArgument, "invalid isolate \(NameValidation.displayed(value)): must be true, false or strict")
+        } else {
+          options["isolate"] = String(try NetworkCreationRules.goBool(value))
         }
       case ("com.docker.network.bridge.name", "bridge"):
         network.networkInterface = value
       case ("mode", "macvlan"):
         guard Self.macvlanModes.contains(value) else {
-          throw NetworkError(
-            .invalidArgument,
-            "unknown macvlan mode \(NameValidation.displayed(value)): use one of \(Self.macvlanModes.sorted().joined(separator: ", "))"
-          )
+          throw NetworkError(.invalidArgument, "unknown macvlan mode \(NetworkCreationRules.goQuoted(value))")
         }
         options["mode"] = value
       case ("parent", "macvlan"):
@@ -151,7 +150,7 @@ struct NetavarkNetworkCreation {
       throw NetworkError(.notSupported, "dhcp ipam driver is not yet supported with netavark")
     default:
       throw NetworkError(
-        .invalidArgument, "unsupported ipam driver \(NameValidation.displayed(requested)): use host-local or none")
+        .invalidArgument, "unsupported ipam driver \(NetworkCreationRules.goQuoted(requested))")
     }
   }
 

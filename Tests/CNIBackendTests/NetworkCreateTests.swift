@@ -68,10 +68,10 @@ import Testing
     (Network(name: "bad/name"), "network name bad/name invalid"),
     (Network(name: "x", driver: "overlay"), "unsupported driver overlay"),
     (Network(name: "x", options: ["metric": "50"]), "unsupported network option metric"),
-    (Network(name: "x", options: ["mtu": "-1"]), "invalid mtu -1"),
-    (Network(name: "x", options: ["mtu": "abc"]), "invalid mtu abc"),
-    (Network(name: "x", options: ["vlan": "4095"]), "invalid vlan 4095"),
-    (Network(name: "x", options: ["isolate": "maybe"]), "invalid isolate maybe"),
+    (Network(name: "x", options: ["mtu": "-1"]), "mtu -1 is less than zero"),
+    (Network(name: "x", options: ["mtu": "abc"]), "strconv.Atoi: parsing \"abc\": invalid syntax"),
+    (Network(name: "x", options: ["vlan": "4095"]), "vlan ID 4095 must be between 0 and 4094"),
+    (Network(name: "x", options: ["isolate": "maybe"]), "strconv.ParseBool: parsing \"maybe\": invalid syntax"),
     (
       Network(name: "x", subnets: [Subnet(subnet: IPNetwork("10.5.0.0/24")!, gateway: IPAddress("10.6.0.1"))]),
       "gateway 10.6.0.1 not in subnet 10.5.0.0/24"
@@ -91,14 +91,13 @@ import Testing
       Network(name: "x", subnets: [Subnet(subnet: IPNetwork("10.5.0.0/24")!)], ipamOptions: ["driver": "none"]),
       "none ipam driver is set but subnets are given"
     ),
-    (Network(name: "x", ipamOptions: ["driver": "static"]), "unsupported ipam driver static"),
-    (Network(name: "x", driver: "macvlan"), "needs a parent interface"),
+    (Network(name: "x", ipamOptions: ["driver": "static"]), "unsupported ipam driver \"static\""),
     (
       Network(name: "x", driver: "macvlan", options: ["parent": "nosuchif0"]),
       "parent interface nosuchif0 does not exist"
     ),
-    (Network(name: "x", driver: "macvlan", options: ["parent": "lo", "mode": "l3"]), "unknown macvlan mode l3"),
-    (Network(name: "x", driver: "ipvlan", options: ["parent": "lo", "mode": "vepa"]), "unknown ipvlan mode vepa"),
+    (Network(name: "x", driver: "macvlan", options: ["parent": "lo", "mode": "l3"]), "unknown macvlan mode \"l3\""),
+    (Network(name: "x", driver: "ipvlan", options: ["parent": "lo", "mode": "vepa"]), "unknown ipvlan mode \"vepa\""),
     (Network(name: "x", driver: "macvlan", options: ["parent": "lo", "vlan": "3"]), "unsupported network option vlan"),
   ])
   func invalidRequestsFailAndWriteNothing(request: Network, message: String) async throws {

@@ -179,12 +179,23 @@ import Testing
     (["--subnet", "10.0.0.0/33", "x1"], "Error: invalid subnet 10.0.0.0/33\n"),
     (["--subnet", "banana", "x1"], "Error: invalid subnet banana\n"),
     (["--subnet", "10.231.1.0/24", "--gateway", "10.231.1.300", "x1"], "Error: invalid gateway 10.231.1.300\n"),
-    (["--gateway", "10.231.1.1", "x1"], "Error: cannot set more gateways than subnets\n"),
-    (["--ip-range", "10.231.1.0/25", "x1"], "Error: cannot set more ranges than subnets\n"),
+    (["--gateway", "10.231.1.1", "x1"], "Error: cannot set gateway or range without subnet\n"),
+    (
+      ["--subnet", "10.231.1.0/24", "--gateway", "10.231.1.1", "--gateway", "10.231.1.2", "x1"],
+      "Error: cannot set more gateways than subnets\n"
+    ),
+    (["--ip-range", "10.231.1.0/25", "x1"], "Error: cannot set gateway or range without subnet\n"),
+    (
+      ["--subnet", "10.231.1.0/24", "--ip-range", "10.231.1.0/25", "--ip-range", "10.231.1.128/25", "x1"],
+      "Error: cannot set more ranges than subnets\n"
+    ),
     (["--label", "=v", "x1"], "Error: invalid label =v\n"),
     (["-o", "=1", "x1"], "Error: invalid option =1\n"),
     (["-o", "nosuchopt=1", "x1"], "Error: unsupported network option nosuchopt\n"),
-    (["bad name"], "Error: network name \"bad name\" invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*\n"),
+    (
+      ["bad name"],
+      "Error: network name \"bad name\" invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument\n"
+    ),
   ]
 
   @Test(arguments: createErrors)
@@ -240,7 +251,12 @@ import Testing
         try cnet.succeed([
           "ls", "--filter", "name=\(name)", "--format", "{{.ID}} {{.NetworkInterface}} {{.Subnets}} {{.Labels}}",
         ])
-          == "\(id) cni-podman1 [{10.231.40.0/24 10.231.40.1 <nil>}] map[k:v]\n")
+          == "\(id.prefix(12)) cni-podman1 [{10.231.40.0/24 10.231.40.1 <nil>}] k=v\n")
+      // ls hands templates Podman's ListPrintReports: .ID cut unless --no-trunc, .Labels as k=v,k=v.
+      #expect(
+        try cnet.succeed(["ls", "--no-trunc", "--filter", "name=\(name)", "--format", "{{.ID}}"]) == "\(id)\n")
+      // Podman's spelling with the `network` word, global options first.
+      #expect(try cnet.succeed(["network", "ls", "--filter", "name=\(name)", "--format", "{{.Name}}"]) == "\(name)\n")
       let tabbed = try cnet.succeed(["ls", "--format", "table {{.Name}}\\t{{.Driver}}"])
       let nameColumn = max(name.count + 2, 12)
       #expect(
@@ -269,12 +285,22 @@ import Testing
       #expect(try cnet.succeed(["ls", "-q", "-f", "name=\(b)"]) == "\(b)\n")
       #expect(try cnet.succeed(["ls", "-q", "--filter", "driver=macvlan"]) == "")
       #expect(try cnet.succeed(["ls", "-q", "--filter", "id=2f259bab93aa"]) == "podman\n")
+      // Podman never counts its default network as dangling.
+      #expect(
+        try cnet.succeed(["ls", "-q", "--filter", "dangling=true"]) == [a, b].sorted().map { $0 + "\n" }.joined())
+      #expect(try cnet.succeed(["ls", "-q", "--filter", "dangling=false"]) == "podman\n")
+      // until in Podman's forms without a zone (local time), as well as RFC 3339.
+      #expect(try cnet.succeed(["ls", "-q", "--filter", "until=2000-01-01"]) == "")
+      #expect(
+        try cnet.succeed(["ls", "-q", "--filter", "until=2999-01-01T10:30", "--filter", "name=\(a)"]) == "\(a)\n")
+      let badTime = try cnet.cnet(["ls", "--filter", "until=soon"])
+      #expect(badTime.stderr == "Error: failed to parse value as time or duration: \"soon\"\n")
       let bad = try cnet.cnet(["ls", "--filter", "color=red"])
       #expect(bad.status == 125)
       #expect(bad.stdout == "")
       #expect(
         bad.stderr
-          == "Error: invalid filter \"color\": supported filters are dangling, driver, id, label, label!, name, until\n"
+          == "Error: invalid filter \"color\"\n"
       )
       let badTemplate = try cnet.cnet(["ls", "--format", "{{.Nope}}"])
       #expect(badTemplate.status == 125)
@@ -405,8 +431,9 @@ import Testing
       try cnet.succeed(["create", "--disable-dns", "--subnet", "10.231.71.0/24", "--label", "team=b", free])
       // A live container: its namespace exists (this process's own stands in; nothing is run in it).
       try Self.fakeAttachment(cnet, network: used, container: "c0ffee", netns: "/proc/self/ns/net")
-      #expect(try cnet.succeed(["ls", "-q", "--filter", "dangling=true"]) == "\(free)\npodman\n")
-      #expect(try cnet.succeed(["ls", "-q", "--filter", "dangling=false"]) == "\(used)\n")
+      // Podman never counts its default network as dangling.
+      #expect(try cnet.succeed(["ls", "-q", "--filter", "dangling=true"]) == "\(free)\n")
+      #expect(try cnet.succeed(["ls", "-q", "--filter", "dangling=false"]) == "podman\n\(used)\n")
       #expect(try cnet.succeed(["ls", "-q", "--filter", "label!=team=a"]) == "\(free)\npodman\n")
       #expect(try cnet.succeed(["ls", "-q", "--filter", "label!=team"]) == "podman\n")
       let table = try cnet.succeed(["ls", "--noheading", "--filter", "name=\(free)"])

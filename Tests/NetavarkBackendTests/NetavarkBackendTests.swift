@@ -46,13 +46,15 @@ import Testing
       let first = try await backend.create(Network(name: "one"))
       let second = try await backend.create(Network())
       #expect(first.id.count == 64 && first.id != second.id)
-      #expect(second.name == "podman1")
-      #expect(first.networkInterface.hasPrefix("podman") && first.networkInterface != second.networkInterface)
+      // Podman's GetFreeDeviceName: the first podmanN that is no network's name or bridge and no host link, used as
+      // the name and the bridge of an unnamed network ("one" took podman1 for its bridge).
+      #expect(first.networkInterface == "podman1")
+      #expect(second.name == "podman2" && second.networkInterface == "podman2")
       #expect(first.subnets.first?.subnet != second.subnets.first?.subnet)
       #expect(first.dnsEnabled == false && first.ipamDriver == "host-local")
       let file = try String(contentsOfFile: dir.appending("networks/one.json"), encoding: .utf8)
       #expect(file.hasPrefix("{\n     \"name\": \"one\",\n     \"id\": \"\(first.id)\""))
-      #expect(try await backend.list().map(\.name) == ["one", "podman", "podman1"])
+      #expect(try await backend.list().map(\.name) == ["one", "podman", "podman2"])
       // Another process sees it: a new backend over the same directory.
       #expect(try await Self.backend(dir).inspect(first.id).name == "one")
     }
@@ -62,6 +64,49 @@ import Testing
     try await withTemporaryDirectory { dir in
       let network = try await Self.backend(dir).create(Network(name: "inside", internal: true, dnsEnabled: true))
       #expect(network.dnsEnabled && network.internal && network.subnets.first?.gateway != nil)
+      // Podman's addGateway: internal and without DNS, nothing serves on the bridge, so there is no gateway.
+      let quiet = try await Self.backend(dir).create(Network(name: "quiet", internal: true, dnsEnabled: false))
+      #expect(quiet.subnets.count == 1 && quiet.subnets.first?.gateway == nil)
+    }
+  }
+
+  /// Podman keeps the options as they were given once they check out: `mtu=0`, and `isolate` in netavark's spelling.
+  @Test func optionsAreKeptAsPodmanWritesThem() async throws {
+    try await withTemporaryDirectory { dir in
+      let network = try await Self.backend(dir).create(
+        Network(name: "opts", options: ["mtu": "0", "isolate": "0", "vlan": "0"]))
+      #expect(network.options == ["mtu": "0", "isolate": "false", "vlan": "0"])
+      let file = try String(contentsOfFile: dir.appending("networks/opts.json"), encoding: .utf8)
+      #expect(file.contains("\"isolate\": \"false\""))
+    }
+  }
+
+  @Test(
+    "errors in Podman 4.3's words",
+    arguments: [
+      (Network(name: "a", options: ["mtu": "abc"]), "strconv.Atoi: parsing \"abc\": invalid syntax"),
+      (Network(name: "a", options: ["vlan": "5000"]), "vlan ID 5000 must be between 0 and 4094"),
+      (Network(name: "a", ipamOptions: ["driver": "bogus"]), "unsupported ipam driver \"bogus\""),
+      (Network(name: "a", driver: "macvlan", options: ["mode": "bogus"]), "unknown macvlan mode \"bogus\""),
+      (Network(name: "a", driver: "macvlan", options: ["parent": "eth9x"]), "parent interface eth9x does not exist"),
+      (
+        Network(name: "Bad_Name!"),
+        "network name Bad_Name! invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument"
+      ),
+    ])
+  func podmansErrorTexts(request: Network, message: String) async throws {
+    try await withTemporaryDirectory { dir in
+      let error = await #expect(throws: NetworkError.self) { try await Self.backend(dir).create(request) }
+      #expect(error?.message == message)
+    }
+  }
+
+  /// Without a parent, netavark takes the interface of the host's default route, as Podman allows.
+  @Test func aMacvlanNetworkNeedsNoParent() async throws {
+    try await withTemporaryDirectory { dir in
+      let network = try await Self.backend(dir).create(
+        Network(name: "mv", driver: "macvlan", subnets: [Subnet(subnet: IPNetwork("10.240.8.0/24")!)]))
+      #expect(network.networkInterface == "")
     }
   }
 
@@ -70,7 +115,7 @@ import Testing
     arguments: [
       (Network(name: "a", options: ["no_default_route": "true"]), "unsupported bridge network option no_default_route"),
       (Network(name: "a", options: ["vrf": "blue"]), "unsupported bridge network option vrf"),
-      (Network(name: "a", options: ["isolate": "strict"]), "isolate=strict"),
+      (Network(name: "a", options: ["isolate": "strict"]), "strconv.ParseBool: parsing \"strict\": invalid syntax"),
       (Network(name: "a", driver: "ipvlan"), "unsupported driver ipvlan: invalid argument"),
       (Network(name: "a", ipamOptions: ["driver": "dhcp"]), "dhcp ipam driver is not yet supported with netavark"),
       (
