@@ -19,6 +19,9 @@ public struct NativeDataplaneConfiguration: Sendable {
   /// The port aardvark-dns listens on (containers.conf `dns_bind_port`, netavark's `NETAVARK_DNS_PORT`); containers
   /// query port 53, so another port needs a firewall redirect to it.
   public var dnsPort: Int
+  /// Whether a teardown may hand work to a kept thread of the pool to overlap it with the backend's: right for an
+  /// engine that lives on, not for a command that ends after one call (starting a thread costs more than it saves).
+  public var overlapsOnThreads = true
   public var logger: Logger
 
   public init(

@@ -117,11 +117,20 @@ extension NetavarkNetworkBackend {
 
   public func teardown(namespacePath: String, options: NetworkOptions) async throws {
     try namespaces.check(namespacePath, forTeardown: true)
-    try await withLock { try await teardownLocked(namespacePath: namespacePath, options: options) }
+    // What the dataplane can start now runs while the lock is taken and the record read.
+    let networks = options.networks.compactMap { try? lookup($0.name) }
+    let prepared =
+      networks.count == options.networks.count && !networks.isEmpty
+      ? dataplane.prepareTeardown(
+        containerID: options.containerID, networks: networks,
+        namespaceWillBeRemoved: options.namespaceWillBeRemoved) : nil
+    try await withLock { try await teardownLocked(namespacePath: namespacePath, options: options, prepared: prepared) }
   }
 
   /// Teardown for a caller that holds the network lock already (``teardown(namespacePath:options:)``, `rm --force`).
-  private func teardownLocked(namespacePath: String, options: NetworkOptions) async throws {
+  private func teardownLocked(
+    namespacePath: String, options: NetworkOptions, prepared: (any NetavarkPreparation)? = nil
+  ) async throws {
     let ipam = try ipam()
     let names = options.networks.isEmpty ? nil : try options.networks.map { try lookupName($0.name) }
     guard let record = try ipam.record(containerID: options.containerID, networks: names) else { return }
@@ -138,7 +147,7 @@ extension NetavarkNetworkBackend {
       let recorded = record.namespacePath == namespacePath ? record.namespaceIdentity : nil
       if namespaces.isStale(namespacePath, recorded: recorded) && dataplane.tearsDownWithoutNamespace {
         // The path may hold a newcomer's namespace: the dataplane is given none, and works on the host side only.
-        try await dataplane.teardown(namespacePath: "", request: contract)
+        try await dataplane.teardown(namespacePath: "", request: contract, prepared: prepared)
       } else if namespaces.isStale(namespacePath, recorded: recorded) {
         try await namespaces.withStandIn(
           interfaces: request.networks.map { StandInInterface(name: $0.options.interfaceName) },
@@ -147,7 +156,7 @@ extension NetavarkNetworkBackend {
           try await dataplane.teardown(namespacePath: path, request: contract)
         }
       } else {
-        try await dataplane.teardown(namespacePath: namespacePath, request: contract)
+        try await dataplane.teardown(namespacePath: namespacePath, request: contract, prepared: prepared)
       }
     } catch {
       failure = error

@@ -65,14 +65,23 @@ public protocol NetavarkDataplane: Sendable {
 
   /// Starts what a setup of the namespace at `namespacePath` can do before the backend has taken its lock and
   /// allocated the addresses (opening the namespace, say), so that it overlaps them; nil when there is nothing.
-  func prepareSetup(namespacePath: String) -> (any NetavarkSetupPreparation)?
+  func prepareSetup(namespacePath: String) -> (any NetavarkPreparation)?
 
   /// ``setup(namespacePath:request:)`` with what ``prepareSetup(namespacePath:)`` started for the same path.
-  func setup(namespacePath: String, request: NetavarkRequest, prepared: (any NetavarkSetupPreparation)?) async throws
+  func setup(namespacePath: String, request: NetavarkRequest, prepared: (any NetavarkPreparation)?) async throws
     -> [String: StatusBlock]
 
   /// Undoes a setup of the same request.
   func teardown(namespacePath: String, request: NetavarkRequest) async throws
+
+  /// Starts what a teardown of `containerID` on `networks` can do before the backend has taken its lock and read
+  /// the container's record, so that it overlaps them; nil when there is nothing.
+  func prepareTeardown(containerID: String, networks: [Network], namespaceWillBeRemoved: Bool)
+    -> (any NetavarkPreparation)?
+
+  /// ``teardown(namespacePath:request:)`` with what ``prepareTeardown(containerID:networks:namespaceWillBeRemoved:)``
+  /// started.
+  func teardown(namespacePath: String, request: NetavarkRequest, prepared: (any NetavarkPreparation)?) async throws
 
   /// Tells the network's DNS server about a changed list of upstream servers (`netavark update`).
   func updateDNSServers(network: String, servers: [String]) async throws
@@ -110,14 +119,24 @@ public protocol NetavarkDataplane: Sendable {
   func reloadFirewall(of requests: [NetavarkRequest]) async throws
 }
 
-/// What a dataplane started for a setup ahead of it (``NetavarkDataplane/prepareSetup(namespacePath:)``). Released
-/// unused, when the setup fails before it reaches the dataplane, it lets go of what it holds.
-public protocol NetavarkSetupPreparation: AnyObject, Sendable {}
+/// What a dataplane started for a setup or teardown ahead of it (``NetavarkDataplane/prepareSetup(namespacePath:)``).
+/// Released unused, when the call fails before it reaches the dataplane, it lets go of what it holds.
+public protocol NetavarkPreparation: AnyObject, Sendable {}
 
 extension NetavarkDataplane {
-  public func prepareSetup(namespacePath: String) -> (any NetavarkSetupPreparation)? { nil }
+  public func prepareSetup(namespacePath: String) -> (any NetavarkPreparation)? { nil }
 
-  public func setup(namespacePath: String, request: NetavarkRequest, prepared: (any NetavarkSetupPreparation)?)
+  public func prepareTeardown(containerID: String, networks: [Network], namespaceWillBeRemoved: Bool)
+    -> (any NetavarkPreparation)?
+  { nil }
+
+  public func teardown(namespacePath: String, request: NetavarkRequest, prepared: (any NetavarkPreparation)?)
+    async throws
+  {
+    try await teardown(namespacePath: namespacePath, request: request)
+  }
+
+  public func setup(namespacePath: String, request: NetavarkRequest, prepared: (any NetavarkPreparation)?)
     async throws -> [String: StatusBlock]
   {
     try await setup(namespacePath: namespacePath, request: request)

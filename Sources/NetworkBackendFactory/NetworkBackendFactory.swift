@@ -50,12 +50,14 @@ public enum NetworkBackendFactory {
   public static func nativeConfiguration(_ settings: NetworkSettings) -> NetavarkBackendConfiguration {
     var configuration = netavarkConfiguration(settings)
     configuration.backendName = "native"
-    configuration.dataplane = NativeDataplane(
-      configuration: NativeDataplaneConfiguration(
-        stateDirectory: nativeStateDirectory(runDirectory: settings.runDirectory),
-        hostNamespacePath: settings.hostNamespacePath, aardvarkPath: configuration.aardvarkPath,
-        dnsConfigDirectory: "\(settings.runDirectory)/aardvark-dns", dnsPort: settings.dnsBindPort ?? 53,
-        logger: settings.logger))
+    var native = NativeDataplaneConfiguration(
+      stateDirectory: nativeStateDirectory(runDirectory: settings.runDirectory),
+      hostNamespacePath: settings.hostNamespacePath, aardvarkPath: configuration.aardvarkPath,
+      dnsConfigDirectory: "\(settings.runDirectory)/aardvark-dns", dnsPort: settings.dnsBindPort ?? 53,
+      logger: settings.logger)
+    // A command that may block its thread (the CLI's) ends after one call: no kept threads for it.
+    native.overlapsOnThreads = settings.pluginWaiting != .callingThread
+    configuration.dataplane = NativeDataplane(configuration: native)
     return configuration
   }
 
