@@ -7,8 +7,11 @@ public enum SetupValidation {
   /// Validates `options` against the networks they name (already looked up by the backend).
   ///
   /// Interface names must be filled in (see ``assignDefaultInterfaceNames(_:order:)``), valid and unique; static
-  /// IPs must lie in a subnet of their network, not be its gateway, and be at most one per subnet.
-  public static func validate(_ options: NetworkOptions, networks: [String: Network]) throws(NetworkError) {
+  /// IPs must lie in a subnet of their network, not be its gateway, and be at most one per subnet when
+  /// `onePerSubnet` (CNI's host-local takes one address per range; Podman's own IPAM takes several).
+  public static func validate(_ options: NetworkOptions, networks: [String: Network], onePerSubnet: Bool = true)
+    throws(NetworkError)
+  {
     try NameValidation.validateContainerID(options.containerID)
     guard !options.networks.isEmpty else {
       throw NetworkError(.invalidArgument, "must specify at least one network")
@@ -35,13 +38,16 @@ public enum SetupValidation {
       }
       interfaceOwners[perNetwork.interfaceName] = name
       for alias in perNetwork.aliases { try NameValidation.validateDNSName(alias) }
-      try validateStaticIPs(perNetwork.staticIPs, network: network)
+      try validateStaticIPs(perNetwork.staticIPs, network: network, onePerSubnet: onePerSubnet)
     }
     try validatePortMappings(options.portMappings)
   }
 
-  /// Each IP must be a usable host address of one of the network's subnets, not its gateway, one per subnet.
-  public static func validateStaticIPs(_ ips: [IPAddress], network: Network) throws(NetworkError) {
+  /// Each IP must be a usable host address of one of the network's subnets, not its gateway, and (with
+  /// `onePerSubnet`) one per subnet.
+  public static func validateStaticIPs(_ ips: [IPAddress], network: Network, onePerSubnet: Bool = true)
+    throws(NetworkError)
+  {
     var usedSubnets: Set<IPNetwork> = []
     for ip in ips {
       guard let subnet = network.subnets.first(where: { $0.subnet.contains(ip) }) else {
@@ -62,7 +68,7 @@ public enum SetupValidation {
         throw NetworkError(
           .invalidArgument, "requested static ip \(ip) is not a host address of subnet \(subnet.subnet)")
       }
-      guard usedSubnets.insert(subnet.subnet).inserted else {
+      guard usedSubnets.insert(subnet.subnet).inserted || !onePerSubnet else {
         throw NetworkError(
           .invalidArgument,
           "requested static ips on network \(network.name) include two addresses in subnet \(subnet.subnet); give at most one per subnet"

@@ -27,6 +27,8 @@ public struct NativeDataplane: NetavarkDataplane {
 
   public var doesPodman5Options: Bool { true }
 
+  public var configuresSeveralAddressesPerSubnet: Bool { true }
+
   public var tearsDownWithoutNamespace: Bool { true }
 
   public var preparesNamespaces: Bool { true }

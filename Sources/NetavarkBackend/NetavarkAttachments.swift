@@ -21,7 +21,10 @@ extension NetavarkNetworkBackend {
     }
     var request = options
     request.networks = named
-    try SetupValidation.validate(request, networks: resolved)
+    // Podman's IPAM keeps the first static address of each subnet and drops the others without a word, and netavark
+    // 1.4 configures one per subnet: several in one subnet are refused unless the dataplane configures them all.
+    try SetupValidation.validate(
+      request, networks: resolved, onePerSubnet: !dataplane.configuresSeveralAddressesPerSubnet)
     // A dataplane that brings lo up and looks for the interfaces itself saves the thread this takes; what it can
     // start now runs while the lock is taken and the addresses are allocated.
     let present =

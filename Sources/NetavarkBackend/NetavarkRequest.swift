@@ -93,6 +93,10 @@ public protocol NetavarkDataplane: Sendable {
   /// Whether it sets up Podman 5's options that netavark 1.4 lacks: routes, `no_default_route`, `vrf`.
   var doesPodman5Options: Bool { get }
 
+  /// Whether it configures every static address of a network, several in one subnet included; netavark 1.4 takes
+  /// one per subnet.
+  var configuresSeveralAddressesPerSubnet: Bool { get }
+
   /// Whether a teardown can do without the container's namespace (given as an empty path when it is gone or
   /// replaced), working on the host side only; netavark cannot, and is given a stand-in namespace instead.
   var tearsDownWithoutNamespace: Bool { get }
@@ -146,6 +150,8 @@ extension NetavarkDataplane {
   public func removeNetwork(_ network: Network) async throws {}
 
   public var doesPodman5Options: Bool { false }
+
+  public var configuresSeveralAddressesPerSubnet: Bool { false }
 
   public var tearsDownWithoutNamespace: Bool { false }
 

@@ -356,13 +356,16 @@ struct NativeBackendRootTests {
           container,
           [
             twoSubnets.name: PerNetworkOptions(
-              staticIPs: [IPAddress("10.77.3.20")!, IPAddress("10.77.4.30")!], staticMAC: mac, interfaceName: "data0"),
+              // Two in one subnet as well: our IPAM takes several, and each is configured.
+              staticIPs: [IPAddress("10.77.3.20")!, IPAddress("10.77.4.30")!, IPAddress("10.77.3.21")!],
+              staticMAC: mac, interfaceName: "data0"),
             dual.name: PerNetworkOptions(staticIPs: [IPAddress("fd77:5::20")!], interfaceName: "both1"),
           ])
 
         let first = try #require(status[twoSubnets.name]?.interfaces["data0"], "\(status)")
-        #expect(first.subnets.map(\.ipnet.description) == ["10.77.3.20/24", "10.77.4.30/24"])
-        #expect(first.subnets.map(\.gateway) == [IPAddress("10.77.3.1")!, IPAddress("10.77.4.1")!])
+        #expect(first.subnets.map(\.ipnet.description) == ["10.77.3.20/24", "10.77.3.21/24", "10.77.4.30/24"])
+        #expect(
+          first.subnets.map(\.gateway) == [IPAddress("10.77.3.1")!, IPAddress("10.77.3.1")!, IPAddress("10.77.4.1")!])
         #expect(first.macAddress == mac)
         let second = try #require(status[dual.name]?.interfaces["both1"], "\(status)")
         // IPAM gives the IPv4 subnet an address too; the static one goes to the IPv6 subnet.
@@ -377,7 +380,7 @@ struct NativeBackendRootTests {
         #expect(try ShownLink.all(in: namespace).map(\.name).sorted() == ["both1", "data0", "lo"])
         let data0 = try ShownLink.named("data0", in: namespace)
         #expect(data0.mac == mac.description)
-        #expect(data0.globalAddresses.sorted() == ["10.77.3.20/24", "10.77.4.30/24"])
+        #expect(data0.globalAddresses.sorted() == ["10.77.3.20/24", "10.77.3.21/24", "10.77.4.30/24"])
         let both1 = try ShownLink.named("both1", in: namespace)
         #expect(both1.mac == second.macAddress?.description)
         #expect(Set(both1.globalAddresses) == Set(second.subnets.map(\.ipnet.description)))

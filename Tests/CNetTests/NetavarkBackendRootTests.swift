@@ -332,6 +332,13 @@ struct NetavarkBackendRootTests {
         try world.detach(container, networks: networks)
         #expect(try container.namespace.linkNames() == ["lo"])
         #expect(try world.vethEnds() == [])
+
+        // netavark 1.4 configures one address per subnet (Podman would drop the second silently): refused, before
+        // anything is made.
+        let two = try world.setup(container, networks: ["\(single):ip=\(otherPrefix)30,ip=\(otherPrefix)31"])
+        #expect(two.status == 125)
+        #expect(two.stderr.contains("give at most one per subnet"), "\(two.stderr)")
+        #expect(try container.namespace.linkNames() == ["lo"])
       }
     }
   }
