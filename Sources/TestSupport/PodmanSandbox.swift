@@ -17,6 +17,8 @@ public final class PodmanSandbox: @unchecked Sendable {
 
   /// The private network namespace podman's containers and rules live in.
   public var networkNamespacePath: String { "/proc/\(holder)/ns/net" }
+  /// The process whose mount and network namespaces Podman runs in, for another program to enter (`nsenter -t`).
+  public var holderPID: pid_t { holder }
   /// Networks and containers that ``stop()`` removes.
   public var networks: [String] = []
   public var containers: [String] = []

@@ -711,6 +711,11 @@ struct NetavarkBackendRootTests {
         #expect(firstLine().contains("192.0.2.99") && !firstLine().contains("192.0.2.53"), "\(firstLine())")
         let updated = try #require(try parseJSON(try world.succeed(["inspect", name])) as? [[String: Any]])
         #expect(updated.first?["network_dns_servers"] as? [String] == ["192.0.2.54", "192.0.2.99"])
+        // Comma lists, as Podman splits them.
+        try world.succeed(["update", "--dns-add", "192.0.2.7,192.0.2.8", "--dns-drop", "192.0.2.54,192.0.2.99", name])
+        #expect(firstLine().contains("192.0.2.7,192.0.2.8") && !firstLine().contains("192.0.2.99"), "\(firstLine())")
+        let split = try #require(try parseJSON(try world.succeed(["inspect", name])) as? [[String: Any]])
+        #expect(split.first?["network_dns_servers"] as? [String] == ["192.0.2.7", "192.0.2.8"])
         try world.detach(containers[0], networks: [name])
       }
     }
