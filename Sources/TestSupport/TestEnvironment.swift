@@ -31,6 +31,10 @@ public enum TestEnvironment {
   /// Whether a binary needed by a test may be used: present, or we are in CI (where absence must fail the test).
   public static func canUse(_ name: String) -> Bool { isCI || hasExecutable(name) }
 
+  /// Whether the real Podman can run here with its netavark backend (``PodmanSandbox``), as root.
+  public static let canRunPodmanWithNetavark: Bool =
+    canRunPrivileged && canUse("podman") && canUse("/usr/lib/podman/netavark")
+
   /// Whether the real CNI plugins are installed (or we are in CI, where their absence must fail the test).
   public static let canRunRealPlugins: Bool =
     canRunPrivileged && (isCI || pluginDirectories.contains { access("\($0)/bridge", X_OK) == 0 })

@@ -9,10 +9,7 @@ import Testing
 /// byte, and an unnamed network gets the name Podman would give it.
 @Suite(
   .serialized,
-  .enabled(
-    if: TestEnvironment.canRunPrivileged && TestEnvironment.canUse("podman")
-      && TestEnvironment.canUse("/usr/lib/podman/netavark"),
-    "needs root, podman and netavark"))
+  .enabled(if: TestEnvironment.canRunPodmanWithNetavark, "needs root, podman and netavark"))
 struct NetavarkCLIPodmanOutputTests {
   /// `cnet --backend netavark` on the sandbox's directories, inside its namespaces, with an empty containers.conf.
   static func cnet(_ sandbox: PodmanSandbox, _ arguments: [String]) throws -> CommandResult {

@@ -12,10 +12,7 @@ import Testing
 /// /run/containers/networks is a directory of the test.
 @Suite(
   .serialized,
-  .enabled(
-    if: TestEnvironment.canRunPrivileged && TestEnvironment.canUse("podman")
-      && TestEnvironment.canUse("/usr/lib/podman/netavark"),
-    "needs root, podman and netavark"))
+  .enabled(if: TestEnvironment.canRunPodmanWithNetavark, "needs root, podman and netavark"))
 struct NetavarkPodmanInteropTests {
   /// Our backend over the sandbox's directories, running netavark in the sandbox's network namespace.
   static func backend(_ sandbox: PodmanSandbox) -> NetavarkNetworkBackend {
