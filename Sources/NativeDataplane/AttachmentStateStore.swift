@@ -107,7 +107,7 @@ struct AttachmentStateStore: Sendable {
   func read(network: String, containerID: String) -> AttachmentState? {
     let path = path(network: network, containerID: containerID)
     guard let bytes = try? RegularFile.read(path: path, limit: 1 << 20) else { return nil }
-    return try? JSONDecoder().decode(AttachmentState.self, from: Data(bytes))
+    return try? JSONValueDecoder().decode(AttachmentState.self, from: bytes)
   }
 
   func remove(network: String, containerID: String) {

@@ -77,7 +77,7 @@ struct JSONNetworkDirectory: Sendable {
     let bytes = try RegularFile.read(path: file, limit: Self.maximumFileSize, followLinks: false)
     let network: Network
     do {
-      network = try JSONDecoder().decode(Network.self, from: Data(bytes))
+      network = try JSONValueDecoder().decode(Network.self, from: bytes)
     } catch {
       throw InvalidFile(description: "malformed JSON: \(Self.describe(error))")
     }

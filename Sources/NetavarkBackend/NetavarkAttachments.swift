@@ -205,12 +205,12 @@ extension NetavarkNetworkBackend {
   /// The netavark request a container's setup made, rebuilt from its IPAM record: the addresses it was given, its
   /// options on each network, its ports, and each network whole.
   func contract(from record: ContainerRecord) throws -> NetavarkRequest {
-    let decoder = JSONDecoder()
+    let decoder = JSONValueDecoder()
     var request: NetworkOptions
     do {
-      request = try decoder.decode(NetworkOptions.self, from: Data(record.shared.utf8))
+      request = try decoder.decode(NetworkOptions.self, from: record.shared.utf8)
       request.networks = try record.networks.map {
-        NamedPerNetworkOptions($0.key, try decoder.decode(PerNetworkOptions.self, from: Data($0.value.utf8)))
+        NamedPerNetworkOptions($0.key, try decoder.decode(PerNetworkOptions.self, from: $0.value.utf8))
       }
     } catch {
       throw NetworkError(
