@@ -55,20 +55,28 @@ struct GlobalSettings: Equatable, Sendable {
     if let pluginTimeout, let problem = NetworkSettings.timeoutProblem(pluginTimeout, named: "--plugin-timeout") {
       return problem
     }
-    if Self.levels[effectiveLogLevel] == nil { return "--log-level must be error, warn, info or debug" }
+    if Self.level(named: effectiveLogLevel) == nil { return "--log-level must be error, warn, info or debug" }
     return nil
   }
 
   /// The level from the flag, else CNET_LOG_LEVEL, else warn.
   var effectiveLogLevel: String { logLevel ?? env("CNET_LOG_LEVEL") ?? "warn" }
 
-  static let levels: [String: Logger.Level] = [
-    "error": .error, "warn": .warning, "warning": .warning, "info": .info, "debug": .debug, "trace": .trace,
-  ]
+  /// A switch rather than a dictionary: a command that starts builds no table for one lookup.
+  static func level(named name: String) -> Logger.Level? {
+    switch name {
+    case "error": .error
+    case "warn", "warning": .warning
+    case "info": .info
+    case "debug": .debug
+    case "trace": .trace
+    default: nil
+    }
+  }
 
   var logger: Logger {
     var logger = Logger(label: "cnet") { _ in StandardErrorLogHandler() }
-    logger.logLevel = Self.levels[effectiveLogLevel] ?? .warning
+    logger.logLevel = Self.level(named: effectiveLogLevel) ?? .warning
     return logger
   }
 
