@@ -33,12 +33,12 @@ struct JSONValueDecoderTests {
 
   @Test func scalarsArraysAndOptionals() throws {
     let decoder = JSONValueDecoder()
+    let full = #"{"small":255,"whole":1e2,"real":1.5,"flags":[true,false]}"#
     #expect(
-      try decoder.decode(Numbers.self, from: Array(#"{"small":255,"whole":1e2,"real":1.5,"flags":[true,false]}"#.utf8))
+      try decoder.decode(Numbers.self, from: Array(full.utf8))
         == Numbers(small: 255, whole: 100, real: 1.5, flags: [true, false], maybe: nil))
-    #expect(
-      try decoder.decode(
-        Numbers.self, from: Array(#"{"small":0,"whole":-3,"real":0,"flags":[],"maybe":null}"#.utf8)).maybe == nil)
+    let null = #"{"small":0,"whole":-3,"real":0,"flags":[],"maybe":null}"#
+    #expect(try decoder.decode(Numbers.self, from: Array(null.utf8)).maybe == nil)
     #expect(try decoder.decode([String: Int].self, from: Array(#"{"a":1,"b":2}"#.utf8)) == ["a": 1, "b": 2])
   }
 
