@@ -16,6 +16,9 @@ public struct NetworkFilters: Hashable, Sendable {
   /// The `name` values, compiled once. Go's RE2 syntax in linear time, as Podman's `regexp`: Swift's backtracking
   /// `Regex` spent over 15 s of CPU on `^(a|a)*b$`.
   private var namePatterns: [FilterPattern] = []
+  /// The local time zone's offset when the filters were made, for `until` times without a zone (read once, not per
+  /// network).
+  private var utcOffset = 0
 
   /// No filters: everything matches.
   public init() { values = [:] }
@@ -39,8 +42,9 @@ public struct NetworkFilters: Hashable, Sendable {
           .invalidArgument, "invalid filter name=\(NameValidation.displayed(value)): \(error.message)", causes: [error])
       }
     }
+    if values["until"] != nil { utcOffset = FilterTime.localUTCOffset() }
     for value in values["until"] ?? [] {
-      guard FilterTime.parse(value, now: .now()) != nil else {
+      guard FilterTime.parse(value, now: .now(), utcOffset: utcOffset) != nil else {
         throw NetworkError(
           .invalidArgument,
           "failed to parse value as time or duration: \(NetworkCreationRules.goQuoted(value))")
@@ -85,7 +89,8 @@ public struct NetworkFilters: Hashable, Sendable {
         case "label":
           return Self.labelMatches(network.labels, filter: value)
         case "until":
-          guard let limit = FilterTime.parse(value, now: now), let created = network.created else { return false }
+          guard let limit = FilterTime.parse(value, now: now, utcOffset: utcOffset), let created = network.created
+          else { return false }
           return created < limit
         case "dangling":
           return NetworkCreationRules.parseBool(value) == !inUse

@@ -62,6 +62,8 @@ public struct NativeDataplane: NetavarkDataplane {
     let preparation =
       try (prepared as? NativeSetupPreparation).flatMap { $0.namespacePath == namespacePath ? $0 : nil }
       ?? NativeSetupPreparation(namespacePath: namespacePath)
+    // It holds the namespace open for the peer's IFLA_NET_NS_FD until the setup ends.
+    defer { withExtendedLifetime(preparation) {} }
     let host = try hostNetlink()
     let namespaceFD = preparation.opening.namespaceDescriptor
     let container = try netlink { () throws(NetlinkError) in try preparation.opening.routeNetlink() }
@@ -98,20 +100,25 @@ public struct NativeDataplane: NetavarkDataplane {
     try await teardown(namespacePath: namespacePath, request: request, prepared: nil)
   }
 
-  /// When the namespace is about to go, the host ends of completed attachments without published ports are taken
-  /// down on a kept thread of the pool (a bridge port going down waits out an RCU grace period, ≈ 0.35 ms here)
-  /// while the backend checks the namespace, takes its lock and reads the record.
+  /// When the namespace is about to go, the host ends of a container's completed attachments are taken down on a
+  /// kept thread of the pool (a bridge port going down waits out an RCU grace period, ≈ 0.35 ms here) while the
+  /// backend takes its lock and reads the record; not for a container with published ports, whose forwards must go
+  /// first.
+  ///
+  /// It goes by the state files before the lock, as the engine runs one container's setup and teardown one after the
+  /// other. A teardown that fails before it reaches the dataplane (the lock not taken, no record) leaves the links
+  /// down and their states in place, for the engine's retry or gc.
   public func prepareTeardown(containerID: String, networks: [Network], namespaceWillBeRemoved: Bool)
     -> (any NetavarkPreparation)?
   {
     guard namespaceWillBeRemoved && configuration.overlapsOnThreads else { return nil }
     var names: [String: String] = [:]
     for network in networks where network.driver == "bridge" {
-      // Published ports must leave the firewall before their link changes (packets would leak to the default
-      // route): those attachments are taken down in order, by the teardown itself.
-      guard let state = store.read(network: network.name, containerID: containerID), state.phase == .done,
-        state.publishedPorts == nil, let name = state.hostInterface
-      else { continue }
+      guard let state = store.read(network: network.name, containerID: containerID) else { continue }
+      // Published ports must leave the firewall before any link changes (packets would leak to the default route),
+      // and they may forward to any of the container's networks: such a container is taken down in order.
+      guard state.publishedPorts == nil else { return nil }
+      guard state.phase == .done, let name = state.hostInterface else { continue }
       names[network.name] = name
     }
     guard !names.isEmpty else { return nil }
@@ -125,6 +132,7 @@ public struct NativeDataplane: NetavarkDataplane {
     let host = try hostNetlink()
     let store = store
     var failures: [NetworkError] = []
+    var portsRemain: Set<String> = []
     do {
       try await detachNames(request)
     } catch {
@@ -141,23 +149,36 @@ public struct NativeDataplane: NetavarkDataplane {
       containerSocket = opened
       return opened
     }
-    for named in request.options.networks.reversed() {
+    // Published ports leave the firewall before any link changes (a DNAT'd packet would otherwise leak to the default
+    // route), all of them first: one network's state keeps forwards that may target another network's address. A
+    // network whose ports could not be removed keeps its link and state, for a later teardown or gc.
+    var states: [String: AttachmentState] = [:]
+    for named in request.options.networks where takedown?.handles(network: named.name) != true {
+      guard let state = store.read(network: named.name, containerID: request.options.containerID) else { continue }
+      states[named.name] = state
+      guard let forwards = try? state.publishedPorts?.forwards(), !forwards.isEmpty else { continue }
+      do {
+        // A setup that stopped half-way may have failed to add them (another container's port): only ours go.
+        try firewall.unpublish(forwards, verify: state.phase != .done)
+      } catch {
+        failures.append(error)
+        states[named.name] = nil
+        portsRemain.insert(named.name)
+      }
+    }
+    for named in request.options.networks.reversed() where !portsRemain.contains(named.name) {
       let network = request.networkInfo[named.name]
-      if let (name, failure) = takedown?.outcome(network: named.name) {
-        // Taken down ahead, by a complete state without ports; that state goes once the link is down.
+      if let (_, failure) = takedown?.outcome(network: named.name) {
+        // Taken down ahead, by a complete state of a container without ports; that state goes once the link is down.
         if let failure {
-          failures.append(NetworkError(.io, "taking \(name) down: \(failure.message)", causes: [failure]))
+          failures.append(failure)
           continue
         }
         store.remove(network: named.name, containerID: request.options.containerID)
         continue
       }
-      let state = store.read(network: named.name, containerID: request.options.containerID)
+      let state = states[named.name]
       do {
-        if let forwards = try? state?.publishedPorts?.forwards(), !forwards.isEmpty {
-          // A setup that stopped half-way may have failed to add them (another container's port): only ours go.
-          try firewall.unpublish(forwards, verify: state?.phase != .done)
-        }
         let deletions = NativeAttachment.deletions(of: network?.routes ?? [])
         if namespaceLivesOn && !deletions.isEmpty {
           let socket = try container()
@@ -415,6 +436,9 @@ final class LinkTakedown: NetavarkPreparation, @unchecked Sendable {
       finish(Dictionary(uniqueKeysWithValues: interfaces.map { ($0, failure) }))
     }
   }
+
+  /// Whether this takes `network`'s host end down.
+  func handles(network: String) -> Bool { names[network] != nil }
 
   /// The host end taken down for `network`, once it is down, with its failure if any; nil when this did not
   /// take it on.

@@ -29,9 +29,10 @@ public final class NamespaceSocketOpening: @unchecked Sendable {
   let family: Int32
   let path: String
 
-  // `outcome` and `taken` are guarded by `mutex`; `condition` signals the outcome.
-  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-  private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+  // `outcome` and `taken` are guarded by `mutex`; `condition` signals the outcome. Allocated once the namespace is
+  // open, so that a failed open leaves nothing behind.
+  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+  private let condition: UnsafeMutablePointer<pthread_cond_t>
   private var outcome: Result<Int32, NetlinkError>?
   private var taken = false
 
@@ -42,6 +43,8 @@ public final class NamespaceSocketOpening: @unchecked Sendable {
     namespaceDescriptor = descriptor
     self.family = family
     path = namespacePath
+    mutex = .allocate(capacity: 1)
+    condition = .allocate(capacity: 1)
     pthread_mutex_init(mutex, nil)
     pthread_cond_init(condition, nil)
     if !NamespaceSocketOpener.shared.enqueue(self) { complete(with: nil) }

@@ -224,6 +224,40 @@ struct NativeFirewallRootTests {
     }
   }
 
+  /// Ports kept by the first network's state may forward to another network's address (here the second network's,
+  /// the first having none): a teardown when the namespace goes removes every forward before any link changes, and leaves
+  /// no element, no state and no link up.
+  @Test func forwardsToASecondNetworkGoBeforeAnyLinkWhenTheNamespaceGoes() async throws {
+    try await NativeBackendRootTests.withWorld { world in
+      try await NativeBackendRootTests.withContainers(1) { containers in
+        let container = containers[0]
+        // No addresses on the first network (no IPAM), so the forward targets the second one's.
+        var request = NativeBackendRootTests.bridgeNetwork([])
+        request.ipamOptions = ["driver": "none"]
+        let bare = try await world.create(request)
+        let v4 = try await world.create(NativeBackendRootTests.bridgeNetwork(["10.78.6.0/24"]))
+        let ports = [PortMapping(containerPort: 80, hostPort: 18260)]
+        let status = try await Self.setup(
+          world, container, [bare.name: PerNetworkOptions(), v4.name: PerNetworkOptions()], ports: ports)
+        let target = try Self.address(of: status, v4.name)
+        let elements = try Self.portElements(world)
+        #expect(elements.contains { $0.hasPrefix("pf4") && $0.contains(target) }, "\(elements)")
+        let ends = try world.vethEnds()
+        #expect(ends.count == 2)
+        var options = NetworkOptions(
+          containerID: container.id, containerName: container.name, portMappings: ports,
+          networks: [NamedPerNetworkOptions(bare.name), NamedPerNetworkOptions(v4.name)])
+        options.namespaceWillBeRemoved = true
+        try await world.backend.teardown(namespacePath: container.namespace.path, options: options)
+        #expect(try Self.portElements(world) == [])
+        #expect(world.stateFiles() == [])
+        for end in ends {
+          #expect(try !NativeBackendRootTests.ShownLink.named(end, in: world.host.name).up, "\(end) is still up")
+        }
+      }
+    }
+  }
+
   @Test func aHostPortThatAnotherContainerPublishesIsAClearErrorThatChangesNothing() async throws {
     try await NativeBackendRootTests.withWorld { world in
       try await NativeBackendRootTests.withContainers(2) { containers in
