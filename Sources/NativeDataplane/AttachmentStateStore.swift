@@ -125,6 +125,13 @@ struct AttachmentStateStore: Sendable {
     return found
   }
 
+  /// The container's states on every network but `excluded`.
+  func states(containerID: String, excluding excluded: Set<String>) -> [AttachmentState] {
+    (DirectoryEntries.names(at: directory) ?? []).sorted().compactMap { network in
+      excluded.contains(network) ? nil : read(network: network, containerID: containerID)
+    }
+  }
+
   /// Removes the network's directory, once it has no containers.
   func removeNetwork(_ network: String) {
     let networkDirectory = "\(directory)/\(network)"

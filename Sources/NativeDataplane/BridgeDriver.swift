@@ -68,7 +68,7 @@ struct BridgeDriver {
         // someone else made (a user's, or netavark's before a switch of backends).
         .setLink(
           index: link.index, up: true, master: vrf,
-          alias: created ? NativeNames.bridgeAlias(networkID: network.id) : nil,
+          alias: created ? NativeNames.bridgeAlias(networkID: network.id, internal: network.internal) : nil,
           ipv4: network.internal ? [.forwarding: 0] : [.routeLocalnet: 1]),
         "set bridge \(name) up"
       ))
@@ -150,20 +150,28 @@ struct BridgeDriver {
   }
 
   /// Routing between the bridge and the rest of the host, as netavark turns it on for a network that is not
-  /// internal: `ip_forward` (and IPv6 `all.forwarding` when the network has IPv6), written only when off.
+  /// internal: `ip_forward` (and IPv6 `all.forwarding` when the network has IPv6), written only when off. Turning
+  /// `ip_forward` on sets every interface's `forwarding` too, so internal networks' bridges get theirs off again.
   private func enableForwarding(_ network: Network) throws(NetworkError) {
     guard !network.internal else { return }
-    let files =
-      ["/proc/sys/net/ipv4/ip_forward"]
-      + (network.subnets.contains { $0.subnet.address.isIPv6 } ? ["/proc/sys/net/ipv6/conf/all/forwarding"] : [])
-    let write: @Sendable () throws -> Void = {
-      for file in files { try Sysctl.enable(file) }
+    let ipv6 = network.subnets.contains { $0.subnet.address.isIPv6 }
+    let write: @Sendable () throws -> Bool = {
+      let turnedOn = try Sysctl.enable("/proc/sys/net/ipv4/ip_forward")
+      if ipv6 { try Sysctl.enable("/proc/sys/net/ipv6/conf/all/forwarding") }
+      return turnedOn
     }
     do {
-      if let hostNamespacePath {
-        try NetworkNamespace.run(in: hostNamespacePath, write)
-      } else {
-        try write()
+      let turnedOn = try hostNamespacePath.map { try NetworkNamespace.run(in: $0, write) } ?? write()
+      guard turnedOn else { return }
+      let internalBridges = try netlink { () throws(NetlinkError) in try host.links() }.filter {
+        $0.alias?.hasPrefix(NativeNames.bridgeAliasPrefix) == true
+          && $0.alias?.hasSuffix(NativeNames.internalBridgeSuffix) == true
+      }
+      try netlink { () throws(NetlinkError) in
+        try host.requests(
+          internalBridges.map {
+            (.setLink(index: $0.index, ipv4: [.forwarding: 0]), "turn forwarding off on \($0.name)")
+          })
       }
     } catch {
       throw NetworkError(.io, "enabling forwarding for network \(network.name): \(error)", causes: [error])

@@ -57,7 +57,7 @@ public struct NativeDataplane: NetavarkDataplane {
   public func setup(namespacePath: String, request: NetavarkRequest, prepared: (any NetavarkPreparation)?)
     async throws -> [String: StatusBlock]
   {
-    let attachments = try plan(request)
+    let attachments = try plan(request, namespacePath: namespacePath)
     let names = try nameEntries(request)
     let preparation =
       try (prepared as? NativeSetupPreparation).flatMap { $0.namespacePath == namespacePath ? $0 : nil }
@@ -157,6 +157,7 @@ public struct NativeDataplane: NetavarkDataplane {
       guard let state = store.read(network: named.name, containerID: request.options.containerID) else { continue }
       states[named.name] = state
       guard let forwards = try? state.publishedPorts?.forwards(), !forwards.isEmpty else { continue }
+      if handOverPorts(of: state, request: request, namespacePath: namespacePath) { continue }
       do {
         // A setup that stopped half-way may have failed to add them (another container's port): only ours go.
         try firewall.unpublish(forwards, verify: state.phase != .done)
@@ -254,7 +255,7 @@ public struct NativeDataplane: NetavarkDataplane {
   // MARK: Setup steps
 
   /// Every network of the request resolved and checked before anything is changed.
-  private func plan(_ request: NetavarkRequest) throws(NetworkError) -> [NativeAttachment] {
+  private func plan(_ request: NetavarkRequest, namespacePath: String) throws(NetworkError) -> [NativeAttachment] {
     var attachments: [NativeAttachment] = []
     for named in request.options.networks {
       guard let network = request.networkInfo[named.name] else {
@@ -271,9 +272,9 @@ public struct NativeDataplane: NetavarkDataplane {
         try NativeAttachment(network: network, options: named.options, containerID: request.options.containerID))
     }
     // Published ports forward to the container's first IPv4 and first IPv6 address on its bridge networks, once
-    // (netavark adds them per network, and the first wins), and are kept by the first bridge network's state.
-    // macvlan networks publish nothing, as with netavark.
-    if !request.options.portMappings.isEmpty,
+    // (netavark adds them per network, and the first wins), and are kept by the first bridge network's state; a
+    // network connected later leaves them where they are. macvlan networks publish nothing, as with netavark.
+    if !request.options.portMappings.isEmpty, !publishesElsewhere(request, namespacePath: namespacePath),
       let carrier = attachments.firstIndex(where: { $0.network.driver == "bridge" })
     {
       let addresses = attachments.filter { $0.network.driver == "bridge" }.flatMap(\.addresses).map(\.ipnet.address)

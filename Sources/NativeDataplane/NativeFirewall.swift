@@ -95,6 +95,50 @@ struct NativeFirewall: Sendable {
     }
   }
 
+  /// Points the container's forwards `old` at another of its addresses, `new`: the old out and the new in, in one
+  /// transaction where the kernel has DESTROYSETELEM (Linux 6.3), so the ports answer throughout. Elements that no
+  /// longer target the old address stay as they are: another container's, or already moved by a move that stopped
+  /// before its state was written.
+  func move(_ old: [PortForward], to new: [PortForward]) throws(NetworkError) {
+    try withSocket { socket throws(NetworkError) in
+      do throws(NetlinkError) {
+        func current(_ forward: PortForward) throws(NetlinkError) -> [UInt8]? {
+          try socket.elementData(table: FirewallRuleset.table, set: forward.map, key: forward.element.key)
+        }
+        var leaving: [PortForward] = []
+        var freed: Set<[UInt8]> = []
+        for forward in old where try current(forward) == forward.element.data {
+          leaving.append(forward)
+          freed.insert(Array(forward.map.utf8) + forward.element.key)
+        }
+        var arriving: [PortForward] = []
+        // A key that is free, or that the old forwards free in the same transaction.
+        for forward in new {
+          let replaced = freed.contains(Array(forward.map.utf8) + forward.element.key)
+          if replaced {
+            arriving.append(forward)
+          } else if try current(forward) == nil {
+            arriving.append(forward)
+          }
+        }
+        let removals = Self.transactions(.destroy, leaving)
+        let additions = Self.transactions(.add, arriving)
+        if removals.count <= 1 && additions.count <= 1 {
+          do throws(NetlinkError) {
+            try socket.apply((removals.first ?? []) + (additions.first ?? []))
+            return
+          } catch  where error.errno == EINVAL || error.errno == EOPNOTSUPP {
+            // No DESTROYSETELEM before Linux 6.3: out, then in.
+          }
+        }
+        for transaction in removals { try socket.removeElements(transaction) }
+        for transaction in additions { try socket.apply(transaction) }
+      } catch {
+        throw NetworkError(.io, "moving published ports: \(error)", causes: [error])
+      }
+    }
+  }
+
   /// Removes a bridge's chains and elements, if it has any.
   func removeNetwork(bridge: String) async throws(NetworkError) {
     guard try isInPlace(bridge: bridge) else { return }

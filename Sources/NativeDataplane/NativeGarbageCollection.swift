@@ -13,7 +13,7 @@ import NetworkNetlink
 /// one; a crash of a setup before its intent was written cannot make one). It reads only its own files and links,
 /// so it is safe beside setups in other processes: a setup writes its intent before its link exists.
 ///
-/// Bridges this dataplane created (tagged ``NativeNames/bridgeAlias(networkID:)``) that have no port and no state
+/// Bridges this dataplane created (tagged ``NativeNames/bridgeAlias(networkID:internal:)``) that have no port and no state
 /// file naming them go too, as netavark deletes a bridge with its last container: Podman's `network rm` never
 /// calls its netavark, so with cnet as Podman's netavark this is how a removed network's bridge goes. The next
 /// container of a network that still exists makes its bridge again. Setups hold the network lock that gc holds
@@ -86,7 +86,7 @@ extension NativeDataplane {
       else { continue }
       found.append(
         StaleAttachment(
-          containerID: "-", network: String(bridge.alias!.dropFirst(NativeNames.bridgeAliasPrefix.count)),
+          containerID: "-", network: NativeNames.networkID(inBridgeAlias: bridge.alias!),
           namespacePath: "bridge \(bridge.name)"))
       guard !dryRun else { continue }
       delete(bridge, "deleting idle bridge \(bridge.name)")

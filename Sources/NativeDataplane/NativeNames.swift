@@ -18,11 +18,19 @@ enum NativeNames {
   /// The prefix every alias of ours starts with, for garbage collection.
   static let aliasPrefix = "cnet:"
 
-  /// The tag on a bridge this dataplane created: `cnet-bridge:<network ID 12>`.
-  static func bridgeAlias(networkID: String) -> String {
-    bridgeAliasPrefix + networkID.prefix(12)
+  /// The tag on a bridge this dataplane created: `cnet-bridge:<network ID 12>`, and `:internal` after it for an
+  /// internal network, whose bridge must get its `forwarding=0` back when the host's `ip_forward` is turned on (that
+  /// write sets every interface's).
+  static func bridgeAlias(networkID: String, internal: Bool) -> String {
+    bridgeAliasPrefix + networkID.prefix(12) + (`internal` ? internalBridgeSuffix : "")
   }
 
+  /// The network ID (12 digits) in a bridge's tag.
+  static func networkID(inBridgeAlias alias: String) -> String {
+    String(alias.dropFirst(bridgeAliasPrefix.count).prefix { $0 != ":" })
+  }
+
+  static let internalBridgeSuffix = ":internal"
   static let bridgeAliasPrefix = "cnet-bridge:"
 
   /// A bridge's fixed MAC: locally administered, unicast, from a hash of its name (so every process that creates it

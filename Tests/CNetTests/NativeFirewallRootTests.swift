@@ -258,6 +258,41 @@ struct NativeFirewallRootTests {
     }
   }
 
+  /// Podman's `network connect` and `disconnect` pass the container's ports with the one network: connecting keeps
+  /// the forwards where they are (netavark adds a rule per network, and the first wins), and disconnecting the
+  /// network they target moves them to a network the container stays on, so the ports keep answering.
+  @Test func portsFollowTheContainerThroughConnectAndDisconnect() async throws {
+    try await NativeBackendRootTests.withWorld { world in
+      try await NativeBackendRootTests.withContainers(1) { containers in
+        let container = containers[0]
+        let first = try await world.create(NativeBackendRootTests.bridgeNetwork(["10.78.7.0/24"]))
+        let second = try await world.create(NativeBackendRootTests.bridgeNetwork(["10.78.8.0/24"]))
+        let ports = [PortMapping(containerPort: 80, hostPort: 18270)]
+        let status = try await Self.setup(world, container, [first.name: PerNetworkOptions()], ports: ports)
+        let firstAddress = try Self.address(of: status, first.name)
+        let servers = try Self.webServers(in: container.namespace, ports: [80], text: "moved\n", world: world)
+        defer { servers.forEach { $0.stop() } }
+        #expect(await Self.fetch("http://127.0.0.1:18270/", from: world.host) == "moved\n")
+
+        let connected = try await Self.setup(
+          world, container, [second.name: PerNetworkOptions(interfaceName: "eth1")], ports: ports)
+        let secondAddress = try Self.address(of: connected, second.name)
+        let afterConnect = try Self.portElements(world)
+        #expect(afterConnect.count == 1 && afterConnect[0].contains(firstAddress), "\(afterConnect)")
+
+        try await Self.teardown(world, container, networks: [first.name], ports: ports)
+        let afterDisconnect = try Self.portElements(world)
+        #expect(afterDisconnect.count == 1 && afterDisconnect[0].contains(secondAddress), "\(afterDisconnect)")
+        #expect(await Self.fetch("http://127.0.0.1:18270/", from: world.host) == "moved\n")
+        #expect(world.stateFiles().count == 1)
+
+        try await Self.teardown(world, container, networks: [second.name], ports: ports)
+        #expect(try Self.portElements(world) == [])
+        #expect(world.stateFiles() == [])
+      }
+    }
+  }
+
   @Test func aHostPortThatAnotherContainerPublishesIsAClearErrorThatChangesNothing() async throws {
     try await NativeBackendRootTests.withWorld { world in
       try await NativeBackendRootTests.withContainers(2) { containers in

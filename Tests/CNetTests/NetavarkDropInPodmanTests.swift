@@ -215,4 +215,47 @@ struct NetavarkDropInPodmanTests {
     }
     #expect(await waitUntil(seconds: 10) { servers().isEmpty }, "aardvark-dns still runs: \(servers())")
   }
+
+  /// `podman network connect` and `disconnect` of a container with a published port: connecting a second network
+  /// keeps the port (Podman passes it again with the one network), and disconnecting the first moves it to the
+  /// second, so the page is still served; `podman rm -f` then leaves no element.
+  @Test func aPublishedPortFollowsTheContainerThroughConnectAndDisconnect() async throws {
+    let cnet = try CNetBinary.require()
+    let directory = try TemporaryDirectory(prefix: "nv-dropin-connect")
+    defer { directory.remove() }
+    let sandbox = try Self.sandbox(in: directory, cnet: cnet)
+    defer { sandbox.stop() }
+    try FileManager.default.createDirectory(atPath: "\(sandbox.rootfs)/www", withIntermediateDirectories: true)
+    try Data("still served\n".utf8).write(to: URL(fileURLWithPath: "\(sandbox.rootfs)/www/index.html"))
+    let first = UniqueName.make("nc")
+    let second = UniqueName.make("nc")
+    sandbox.networks += [first, second]
+    try sandbox.podman(["network", "create", "--disable-dns", "--subnet", "10.89.78.0/24", first])
+    try sandbox.podman(["network", "create", "--disable-dns", "--subnet", "10.89.79.0/24", second])
+    let web = UniqueName.make("web")
+    let id = try sandbox.podman([
+      "run", "-d", "--name", web, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--network", first,
+      "-p", "18082:80", "--rootfs", sandbox.rootfs, "/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www",
+    ]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    sandbox.containers.append(id)
+    try #require(id.count == 64, "podman run printed \(id)")
+    func fetch() -> String {
+      let url = "http://10.89.79.1:18082/"
+      return (try? Self.inHost(sandbox, ["curl", "-s", "--max-time", "2", url], check: false).stdout) ?? ""
+    }
+    func elements() -> String {
+      (try? Self.inHost(sandbox, ["nft", "list", "map", "inet", "cnet", "pf4_any"], check: false).stdout) ?? ""
+    }
+    try sandbox.podman(["network", "connect", second, web])
+    #expect(await waitUntil(seconds: 10) { fetch() == "still served\n" }, "before the disconnect")
+    #expect(elements().contains("10.89.78."), "\(elements())")
+    try sandbox.podman(["network", "disconnect", first, web])
+    #expect(elements().contains("10.89.79.") && !elements().contains("10.89.78."), "\(elements())")
+    #expect(await waitUntil(seconds: 10) { fetch() == "still served\n" }, "after the disconnect")
+
+    try sandbox.podman(["rm", "-f", "-t", "0", id])
+    sandbox.containers.removeAll()
+    // conmon's cleanup process may run the teardown just after `podman rm` returns.
+    #expect(await waitUntil { !elements().contains("18082") }, "\(elements())")
+  }
 }

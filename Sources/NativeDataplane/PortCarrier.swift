@@ -1,0 +1,60 @@
+import ContainerNetworkCore
+import Logging
+import NetavarkBackend
+import NetworkAddress
+import NetworkNamespace
+
+/// A container on several networks publishes its ports once, through one network's state: netavark adds a rule per
+/// network, and the first one wins. Podman's `network connect` and `disconnect` name one network and pass the
+/// container's ports again; connecting leaves the ports where they are, and disconnecting the network they go to
+/// hands them to a bridge network the container stays on, as netavark's next rule would take over.
+extension NativeDataplane {
+  /// The container's complete attachments outside `networks`, in this same namespace (not a dead predecessor's of
+  /// the same ID).
+  func otherAttachments(containerID: String, namespacePath: String, excluding networks: Set<String>)
+    -> [AttachmentState]
+  {
+    guard !namespacePath.isEmpty, let identity = NetworkNamespace.identityText(of: namespacePath) else { return [] }
+    return store.states(containerID: containerID, excluding: networks).filter {
+      $0.phase == .done && $0.namespaceIdentity == identity
+    }
+  }
+
+  /// Whether another of the container's networks publishes its ports already (a `network connect`).
+  func publishesElsewhere(_ request: NetavarkRequest, namespacePath: String) -> Bool {
+    otherAttachments(
+      containerID: request.options.containerID, namespacePath: namespacePath,
+      excluding: Set(request.options.networks.map(\.name))
+    ).contains { $0.publishedPorts != nil }
+  }
+
+  /// Hands the ports of `leaving` to a bridge network the container stays on: that network's state takes them, and
+  /// the forwards move to its addresses. Returns false when there is no such network (or the move failed, which is
+  /// logged), and the caller removes the ports as usual.
+  func handOverPorts(of leaving: AttachmentState, request: NetavarkRequest, namespacePath: String) -> Bool {
+    guard let published = leaving.publishedPorts, !request.options.namespaceWillBeRemoved else { return false }
+    let staying = otherAttachments(
+      containerID: request.options.containerID, namespacePath: namespacePath,
+      excluding: Set(request.options.networks.map(\.name))
+    ).first { $0.driver == "bridge" && !$0.addresses.isEmpty }
+    guard var successor = staying else { return false }
+    let addresses = successor.addresses.compactMap { IPNetwork($0)?.address }
+    let moved = PublishedPorts(
+      mappings: published.mappings, ipv4: addresses.first { !$0.isIPv6 }, ipv6: addresses.first { $0.isIPv6 })
+    guard let old = try? published.forwards(), let new = try? moved.forwards(), !new.isEmpty else { return false }
+    // The state first: a move cut short is completed by the next teardown of `leaving`, which still has the ports.
+    successor.publishedPorts = moved
+    do {
+      try store.write(successor)
+      try firewall.move(old, to: new)
+      return true
+    } catch {
+      successor.publishedPorts = nil
+      try? store.write(successor)
+      configuration.logger.warning(
+        "the ports of container \(leaving.containerID) could not move to network \(successor.network) and go with network \(leaving.network): \(error)"
+      )
+      return false
+    }
+  }
+}
