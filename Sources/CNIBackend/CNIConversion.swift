@@ -83,6 +83,18 @@ extension CNINetworkBackend {
     return entries
   }
 
+  /// The mappings back from portmap's `portMappings`, one port each; entries that are not well-formed are skipped.
+  static func portMappings(fromCapability entries: [JSONValue]) -> [PortMapping] {
+    entries.compactMap { entry in
+      guard let hostPort = entry["hostPort"]?.intValue.flatMap(UInt16.init(exactly:)),
+        let containerPort = entry["containerPort"]?.intValue.flatMap(UInt16.init(exactly:))
+      else { return nil }
+      return PortMapping(
+        hostIP: entry["hostIP"]?.stringValue ?? "", containerPort: containerPort, hostPort: hostPort,
+        protocol: entry["protocol"]?.stringValue ?? "tcp")
+    }
+  }
+
   /// The status block of one attachment: the interfaces inside the container with their MACs and addresses.
   static func statusBlock(from result: CNIResult, namespacePath: String, ifName: String) throws -> StatusBlock {
     var block = StatusBlock()

@@ -87,7 +87,8 @@ extension CNINetworkBackend {
         containers[attachment.containerID]
         ?? AttachedContainer(
           id: attachment.containerID, name: attachment.containerName, namespacePath: attachment.netns ?? "",
-          networks: [:])
+          networks: [:],
+          portMappings: Self.portMappings(fromCapability: attachment.capabilityArgs["portMappings"]?.arrayValue ?? []))
       var interface = NetInterface()
       if let result = try? attachment.result() {
         let own = result.interfaceIndex(attachment.ifName)

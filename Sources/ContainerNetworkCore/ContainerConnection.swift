@@ -1,5 +1,6 @@
 /// `podman network connect` and `disconnect` for every backend: a container that an earlier setup recorded joins or
-/// leaves one more network, through the backend's own setup and teardown.
+/// leaves one more network, through the backend's own setup and teardown. As Podman does, both pass the container's
+/// published ports with the one network, so they keep answering through the networks it stays on.
 extension ContainerNetwork {
   /// The container named by `nameOrID`: an ID, a unique ID prefix, or the name its setup recorded.
   public func attachedContainer(_ nameOrID: String) async throws -> AttachedContainer {
@@ -27,7 +28,7 @@ extension ContainerNetwork {
     return try await setup(
       namespacePath: container.namespacePath,
       options: NetworkOptions(
-        containerID: container.id, containerName: container.name,
+        containerID: container.id, containerName: container.name, portMappings: container.portMappings,
         networks: [NamedPerNetworkOptions(name, perNetwork)]))
   }
 
@@ -42,7 +43,7 @@ extension ContainerNetwork {
     try await teardown(
       namespacePath: container.namespacePath,
       options: NetworkOptions(
-        containerID: container.id, containerName: container.name,
+        containerID: container.id, containerName: container.name, portMappings: container.portMappings,
         networks: [NamedPerNetworkOptions(name, PerNetworkOptions(interfaceName: interface.name))]))
   }
 }

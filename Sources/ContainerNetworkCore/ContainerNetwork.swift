@@ -70,12 +70,18 @@ public struct AttachedContainer: Hashable, Sendable {
   public var namespacePath: String
   /// Per network name: the interface inside the container and its addresses and MAC.
   public var networks: [String: NamedInterface]
+  /// The ports its setup published, which `connect` and `disconnect` pass again, as Podman does.
+  public var portMappings: [PortMapping]
 
-  public init(id: String, name: String, namespacePath: String, networks: [String: NamedInterface]) {
+  public init(
+    id: String, name: String, namespacePath: String, networks: [String: NamedInterface],
+    portMappings: [PortMapping] = []
+  ) {
     self.id = id
     self.name = name
     self.namespacePath = namespacePath
     self.networks = networks
+    self.portMappings = portMappings
   }
 }
 

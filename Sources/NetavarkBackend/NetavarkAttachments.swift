@@ -433,7 +433,8 @@ extension NetavarkNetworkBackend {
       }
       containers.append(
         AttachedContainer(
-          id: id, name: record.containerName, namespacePath: record.namespacePath, networks: networks))
+          id: id, name: record.containerName, namespacePath: record.namespacePath, networks: networks,
+          portMappings: request.options.portMappings))
     }
     return containers
   }

@@ -55,6 +55,20 @@ import Testing
       ])
   }
 
+  /// `connect` and `disconnect` pass a container's ports again, read back from its cached `portMappings`: one
+  /// mapping per entry, which expands to the same entries; malformed entries are skipped.
+  @Test func cachedPortMappingsReadBackToTheSameEntries() throws {
+    let entries = CNINetworkBackend.portMappingsCapability([
+      PortMapping(hostIP: "127.0.0.1", containerPort: 80, hostPort: 8080, range: 2, protocol: "tcp,udp"),
+      PortMapping(containerPort: 53, hostPort: 5353, protocol: "sctp"),
+    ])
+    let read = CNINetworkBackend.portMappings(
+      fromCapability: entries + [["hostPort": "x", "containerPort": 1], ["containerPort": 70000, "hostPort": 1]])
+    #expect(read.count == 5)
+    #expect(read.last == PortMapping(containerPort: 53, hostPort: 5353, protocol: "sctp"))
+    #expect(CNINetworkBackend.portMappingsCapability(read) == entries)
+  }
+
   /// Files from older Podman versions lack `capabilities.ips`; setup adds it in memory when it needs it, and
   /// points host-local at the configured data directory, without touching the file.
   @Test func configIsAdjustedInMemoryOnly() throws {

@@ -252,6 +252,50 @@ struct LifecycleTests {
     }
   }
 
+  @Test(
+    "a published port keeps answering when the container connects to a second network and leaves the first",
+    arguments: backends)
+  func aPublishedPortFollowsConnectAndDisconnect(backend: String) async throws {
+    let host = try TestNamespace(prefix: "spf")
+    defer { host.remove() }
+    try await withSandbox(hostNamespace: host.path) { sandbox in
+      let first = UniqueName.make("pf1")
+      let second = UniqueName.make("pf2")
+      _ = try Self.succeed(sandbox, backend, ["create", "--disable-dns", "--subnet", "10.79.22.0/24", first])
+      _ = try Self.succeed(sandbox, backend, ["create", "--disable-dns", "--subnet", "10.79.23.0/24", second])
+      let container = try TestNamespace(prefix: "spc")
+      defer { container.remove() }
+      _ = try Self.succeed(
+        sandbox, backend,
+        [
+          "setup", "--container-id", "portsfollow01", "--container-name", "web", "--network", first, "-p",
+          "18971:80", container.path,
+        ])
+      let site = sandbox.root.appending("site")
+      try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+      try "followed\n".write(toFile: "\(site)/index.html", atomically: true, encoding: .utf8)
+      let server = Process()
+      server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      server.arguments = ["ip", "netns", "exec", container.name, "busybox", "httpd", "-f", "-p", "80", "-h", site]
+      try server.run()
+      defer {
+        kill(server.processIdentifier, SIGKILL)
+        server.waitUntilExit()
+      }
+      // Through the second network's gateway: an address of the host that stays while the first network goes.
+      func fetch() -> String {
+        (try? host.run(["curl", "-s", "--max-time", "2", "http://10.79.23.1:18971/"], check: false).stdout) ?? ""
+      }
+      #expect(try Self.succeed(sandbox, backend, ["connect", second, "web"]) == "")
+      #expect(await waitUntil(seconds: 10) { fetch() == "followed\n" }, "after connect")
+      #expect(try Self.succeed(sandbox, backend, ["disconnect", first, "web"]) == "")
+      #expect(try container.linkNames().sorted() == ["eth1", "lo"])
+      #expect(await waitUntil(seconds: 10) { fetch() == "followed\n" }, "after disconnect")
+      #expect(try Self.succeed(sandbox, backend, ["disconnect", second, "web"]) == "")
+      #expect(await waitUntil(seconds: 10) { fetch() != "followed\n" }, "after the last disconnect")
+    }
+  }
+
   @Test("cnet run resolves another container by name through the network's DNS", arguments: backends)
   func runResolvesAnotherContainerByName(backend: String) async throws {
     let host = try TestNamespace(prefix: "sdh")
