@@ -47,7 +47,8 @@ public enum NameValidation {
     }
   }
 
-  static func isPodmanName(_ name: String) -> Bool {
+  /// Whether `name` matches Podman's `[a-zA-Z0-9][a-zA-Z0-9_.-]*` (so it is also safe as a file name).
+  public static func isPodmanName(_ name: String) -> Bool {
     let bytes = name.utf8
     guard let first = bytes.first, isAlphanumeric(first) else { return false }
     return bytes.dropFirst().allSatisfy {

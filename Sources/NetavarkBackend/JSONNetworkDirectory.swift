@@ -74,7 +74,49 @@ struct JSONNetworkDirectory: Sendable {
 
   func load(_ file: String, fileName: String) throws -> Network {
     // A symbolic link could lead outside the directory: only files that live in it are networks.
-    let bytes = try RegularFile.read(path: file, limit: Self.maximumFileSize, followLinks: false)
+    try decode(RegularFile.read(path: file, limit: Self.maximumFileSize, followLinks: false), fileName: fileName)
+  }
+
+  /// Where a network file stands: replaced (a new inode, as every write here is a rename), rewritten or resized, it
+  /// is read anew.
+  struct FileIdentity: Equatable, Sendable {
+    var inode: UInt64
+    var seconds: Int
+    var nanoseconds: Int
+    var size: Int
+
+    init(_ info: stat) {
+      inode = UInt64(info.st_ino)
+      seconds = info.st_mtim.tv_sec
+      nanoseconds = info.st_mtim.tv_nsec
+      size = Int(info.st_size)
+    }
+  }
+
+  /// The file a network of this name must live in (Podman refuses any other); nil for a name that cannot be one.
+  private func file(named name: String) -> String? {
+    NameValidation.isPodmanName(name) ? "\(path)/\(name).json" : nil
+  }
+
+  /// Where the file of the network `name` stands now; nil when there is none.
+  func identity(ofNetworkNamed name: String) -> FileIdentity? {
+    var info = stat()
+    guard let file = file(named: name), lstat(file, &info) == 0 else { return nil }
+    return FileIdentity(info)
+  }
+
+  /// The network `name` from its own file alone, with where that file stood when read: a setup names its networks,
+  /// and need not read the others. nil when the file is missing or invalid (a scan then reports why).
+  func loadNetwork(named name: String) -> (network: Network, identity: FileIdentity)? {
+    guard let file = file(named: name) else { return nil }
+    let fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+    guard let (bytes, info) = try? RegularFile.read(fd, limit: Self.maximumFileSize),
+      let network = try? decode(bytes, fileName: "\(name).json")
+    else { return nil }
+    return (network, FileIdentity(info))
+  }
+
+  private func decode(_ bytes: [UInt8], fileName: String) throws -> Network {
     let network: Network
     do {
       network = try JSONValueDecoder().decode(Network.self, from: bytes)

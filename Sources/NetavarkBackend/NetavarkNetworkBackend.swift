@@ -21,6 +21,8 @@ public actor NetavarkNetworkBackend {
   nonisolated let dataplane: any NetavarkDataplane
   nonisolated let namespaces: any ContainerNamespaces
   private var snapshot: JSONNetworkDirectory.Snapshot?
+  /// Networks read from their own files by name, each with where its file stood then.
+  private var named: [String: (network: Network, identity: JSONNetworkDirectory.FileIdentity)] = [:]
   private var openedIPAM: IPAMDatabase?
 
   public init(configuration: NetavarkBackendConfiguration = NetavarkBackendConfiguration()) {
@@ -67,8 +69,21 @@ public actor NetavarkNetworkBackend {
       subnets: [Subnet(subnet: subnet, gateway: subnet.firstHost)], ipamOptions: ["driver": "host-local"])
   }
 
+  /// A name is looked for in its own file first (only `<name>.json` can hold a network of that name, and a name
+  /// wins over an ID): a setup reads the networks it names, not the whole directory. IDs, ID prefixes, the default
+  /// network and invalid files go through the directory.
   func lookup(_ nameOrID: String) throws(NetworkError) -> Network {
-    try NetworkLookup.find(nameOrID, in: networks())
+    if let snapshot, directory.isCurrent(snapshot) {
+      return try NetworkLookup.find(nameOrID, in: withDefault(snapshot.networks))
+    }
+    if let identity = directory.identity(ofNetworkNamed: nameOrID) {
+      if let cached = named[nameOrID], cached.identity == identity { return cached.network }
+      if let loaded = directory.loadNetwork(named: nameOrID) {
+        named[nameOrID] = loaded
+        return loaded.network
+      }
+    }
+    return try NetworkLookup.find(nameOrID, in: networks())
   }
 
   /// The IPAM store, opened on first use (a plain `ls` never opens it).

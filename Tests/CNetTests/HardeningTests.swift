@@ -139,7 +139,10 @@ struct HardeningTests {
     }
   }
 
-  static func subnet() -> String { "10.232.\(Int.random(in: 1...254)).0/24" }
+  static func subnet() -> String { subnets(1)[0] }
+
+  /// `count` distinct random /24s: two networks of one test must not overlap.
+  static func subnets(_ count: Int) -> [String] { (1...254).shuffled().prefix(count).map { "10.232.\($0).0/24" } }
 
   /// Whether a process of the process group `group` still runs (zombies, which only wait for their reaper, do not
   /// count).
@@ -161,8 +164,9 @@ struct HardeningTests {
     try await Self.withWorld { world in
       let name = UniqueName.make("rep")
       let other = UniqueName.make("oth")
-      try world.cnet.succeed(["create", "--disable-dns", "--subnet", Self.subnet(), name])
-      try world.cnet.succeed(["create", "--disable-dns", "--subnet", Self.subnet(), other])
+      let subnets = Self.subnets(2)
+      try world.cnet.succeed(["create", "--disable-dns", "--subnet", subnets[0], name])
+      try world.cnet.succeed(["create", "--disable-dns", "--subnet", subnets[1], other])
       // One full cycle first, so that the baseline holds the chains the plugins keep while the network exists.
       let warm = ["--container-id", "w1", "--network", name, world.container.path]
       try world.cnet.succeed(["setup"] + warm)

@@ -151,6 +151,14 @@ struct LifecycleTests {
     }
   }
 
+  /// busybox httpd on port 80 in `container`, serving `text` as its index page.
+  static func serve(_ text: String, in container: TestNamespace, sandbox: CNetSandbox) throws -> NamespaceServer {
+    let site = sandbox.root.appending("site-\(container.name)")
+    try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+    try text.write(toFile: "\(site)/index.html", atomically: true, encoding: .utf8)
+    return try NamespaceServer(in: container, ["busybox", "httpd", "-f", "-p", "80", "-h", site])
+  }
+
   @Test("reload after iptables -F makes a published port answer again, with the same address", arguments: backends)
   func reloadRestoresAPublishedPortAfterAFlush(backend: String) async throws {
     let host = try TestNamespace(prefix: "slh")
@@ -166,17 +174,8 @@ struct LifecycleTests {
           "setup", "--container-id", "reload01", "--container-name", "web", "--network", network, "-p", "18970:80",
           container.path,
         ])
-      let site = sandbox.root.appending("site")
-      try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
-      try "reloaded\n".write(toFile: "\(site)/index.html", atomically: true, encoding: .utf8)
-      let server = Process()
-      server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      server.arguments = ["ip", "netns", "exec", container.name, "busybox", "httpd", "-f", "-p", "80", "-h", site]
-      try server.run()
-      defer {
-        kill(server.processIdentifier, SIGKILL)
-        server.waitUntilExit()
-      }
+      let server = try Self.serve("reloaded\n", in: container, sandbox: sandbox)
+      defer { server.stop() }
       func fetch() -> String {
         (try? host.run(["curl", "-s", "--max-time", "2", "http://10.79.9.1:18970/"], check: false).stdout) ?? ""
       }
@@ -271,17 +270,8 @@ struct LifecycleTests {
           "setup", "--container-id", "portsfollow01", "--container-name", "web", "--network", first, "-p",
           "18971:80", container.path,
         ])
-      let site = sandbox.root.appending("site")
-      try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
-      try "followed\n".write(toFile: "\(site)/index.html", atomically: true, encoding: .utf8)
-      let server = Process()
-      server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      server.arguments = ["ip", "netns", "exec", container.name, "busybox", "httpd", "-f", "-p", "80", "-h", site]
-      try server.run()
-      defer {
-        kill(server.processIdentifier, SIGKILL)
-        server.waitUntilExit()
-      }
+      let server = try Self.serve("followed\n", in: container, sandbox: sandbox)
+      defer { server.stop() }
       // Through the second network's gateway: an address of the host that stays while the first network goes.
       func fetch() -> String {
         (try? host.run(["curl", "-s", "--max-time", "2", "http://10.79.23.1:18971/"], check: false).stdout) ?? ""

@@ -75,3 +75,37 @@ enum Fixtures {
     }
   }
 }
+
+/// A setup or teardown names its networks: each is read from its own file, not with the whole directory, and read
+/// again when that file changes.
+@Suite struct NetworkLookupByNameTests {
+  @Test func aNamedNetworkIsReadFromItsOwnFileAndAgainWhenItChanges() async throws {
+    try await withTemporaryDirectory { dir in
+      let text = String(decoding: try Fixtures.bytes("pb-auto.json"), as: UTF8.self)
+      try text.write(toFile: dir.appending("pb-auto.json"), atomically: true, encoding: .utf8)
+      // A broken neighbour: a scan of the directory would warn about it.
+      try "{\"name\": \"broken\",".write(toFile: dir.appending("broken.json"), atomically: true, encoding: .utf8)
+      let log = LogCapture()
+      let backend = NetavarkNetworkBackend(
+        configuration: NetavarkBackendConfiguration(
+          configDirectory: dir.path, runDirectory: dir.appending("run"), logger: log.logger))
+      #expect(try await backend.lookup("pb-auto").subnets.map(\.subnet.description) == ["10.89.0.0/24"])
+      #expect(log.warnings == [], "the lookup read other files: \(log.warnings)")
+
+      // Rewritten (a rename, as every writer does): read again.
+      let changed = text.replacingOccurrences(of: "10.89.0.", with: "10.89.7.")
+      try changed.write(toFile: dir.appending("pb-auto.json"), atomically: true, encoding: .utf8)
+      #expect(try await backend.lookup("pb-auto").subnets.map(\.subnet.description) == ["10.89.7.0/24"])
+
+      // An ID, or a name without a valid file of its own, goes through the directory.
+      let id = try await backend.lookup("pb-auto").id
+      #expect(try await backend.lookup(String(id.prefix(12))).name == "pb-auto")
+      #expect(log.warnings.contains { $0.contains("broken.json: malformed JSON") })
+      await #expect(throws: NetworkError.self) { try await backend.lookup("broken") }
+
+      unlink(dir.appending("pb-auto.json"))
+      await #expect(throws: NetworkError.self) { try await backend.lookup("pb-auto") }
+      #expect(try await backend.lookup("podman").id == NetavarkBackendConfiguration.defaultNetworkID)
+    }
+  }
+}
