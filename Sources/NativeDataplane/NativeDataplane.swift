@@ -238,13 +238,18 @@ public struct NativeDataplane: NetavarkDataplane {
   public func reloadFirewall(of requests: [NetavarkRequest]) async throws {
     var networks: [String: Network] = [:]
     var forwards: [PortForward] = []
+    // One element per key, the first state's: a hand-over cut short leaves a container's ports in two states.
+    var slots: Set<[UInt8]> = []
     for request in requests {
       for named in request.options.networks {
         if let network = request.networkInfo[named.name], network.driver == "bridge" {
           networks[network.networkInterface] = network
         }
         if let state = store.read(network: named.name, containerID: request.options.containerID) {
-          forwards += (try? state.publishedPorts?.forwards()) ?? []
+          for forward in (try? state.publishedPorts?.forwards()) ?? []
+          where slots.insert(forward.slot).inserted {
+            forwards.append(forward)
+          }
         }
       }
     }
@@ -274,7 +279,7 @@ public struct NativeDataplane: NetavarkDataplane {
     // Published ports forward to the container's first IPv4 and first IPv6 address on its bridge networks, once
     // (netavark adds them per network, and the first wins), and are kept by the first bridge network's state; a
     // network connected later leaves them where they are. macvlan networks publish nothing, as with netavark.
-    if !request.options.portMappings.isEmpty, !publishesElsewhere(request, namespacePath: namespacePath),
+    if !request.options.portMappings.isEmpty, try !publishesElsewhere(request, namespacePath: namespacePath),
       let carrier = attachments.firstIndex(where: { $0.network.driver == "bridge" })
     {
       let addresses = attachments.filter { $0.network.driver == "bridge" }.flatMap(\.addresses).map(\.ipnet.address)

@@ -95,44 +95,43 @@ struct NativeFirewall: Sendable {
     }
   }
 
-  /// Points the container's forwards `old` at another of its addresses, `new`: the old out and the new in, in one
-  /// transaction where the kernel has DESTROYSETELEM (Linux 6.3), so the ports answer throughout. Elements that no
-  /// longer target the old address stay as they are: another container's, or already moved by a move that stopped
-  /// before its state was written.
+  /// Points the container's forwards `old` at another of its addresses, `new`, all or nothing: the old elements
+  /// out and the new in, in one transaction (DELSETELEM, which every kernel has: the caller holds the network lock,
+  /// so the old elements just seen are still there), and the ports answer throughout. An old element that no longer
+  /// targets the old address stays (a flushed and reloaded map, or a move that stopped before its state was
+  /// written); a new one already in place is kept; a new key that another container holds fails the move and
+  /// changes nothing.
   func move(_ old: [PortForward], to new: [PortForward]) throws(NetworkError) {
     try withSocket { socket throws(NetworkError) in
-      do throws(NetlinkError) {
+      do {
         func current(_ forward: PortForward) throws(NetlinkError) -> [UInt8]? {
           try socket.elementData(table: FirewallRuleset.table, set: forward.map, key: forward.element.key)
         }
         var leaving: [PortForward] = []
-        var freed: Set<[UInt8]> = []
-        for forward in old where try current(forward) == forward.element.data {
-          leaving.append(forward)
-          freed.insert(Array(forward.map.utf8) + forward.element.key)
-        }
+        for forward in old where try current(forward) == forward.element.data { leaving.append(forward) }
+        let freed = Set(leaving.map(\.slot))
         var arriving: [PortForward] = []
-        // A key that is free, or that the old forwards free in the same transaction.
         for forward in new {
-          let replaced = freed.contains(Array(forward.map.utf8) + forward.element.key)
-          if replaced {
+          if freed.contains(forward.slot) {
             arriving.append(forward)
-          } else if try current(forward) == nil {
-            arriving.append(forward)
+            continue
+          }
+          switch try current(forward) {
+          case nil: arriving.append(forward)
+          case forward.element.data: continue
+          default:
+            throw NetworkError(
+              .alreadyExists, "port \(forward.hostDescription) is already published by another container")
           }
         }
-        let removals = Self.transactions(.destroy, leaving)
-        let additions = Self.transactions(.add, arriving)
-        if removals.count <= 1 && additions.count <= 1 {
-          do throws(NetlinkError) {
-            try socket.apply((removals.first ?? []) + (additions.first ?? []))
-            return
-          } catch  where error.errno == EINVAL || error.errno == EOPNOTSUPP {
-            // No DESTROYSETELEM before Linux 6.3: out, then in.
-          }
+        let messages =
+          Self.transactions(.delete, leaving).flatMap { $0 } + Self.transactions(.add, arriving).flatMap { $0 }
+        // One transaction unless a range spans thousands of ports; then out, and in, a transaction at a time.
+        for start in stride(from: 0, to: messages.count, by: Self.messagesPerTransaction) {
+          try socket.apply(Array(messages[start..<min(start + Self.messagesPerTransaction, messages.count)]))
         }
-        for transaction in removals { try socket.removeElements(transaction) }
-        for transaction in additions { try socket.apply(transaction) }
+      } catch let error as NetworkError {
+        throw error
       } catch {
         throw NetworkError(.io, "moving published ports: \(error)", causes: [error])
       }

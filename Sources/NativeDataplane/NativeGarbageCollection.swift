@@ -13,8 +13,8 @@ import NetworkNetlink
 /// one; a crash of a setup before its intent was written cannot make one). It reads only its own files and links,
 /// so it is safe beside setups in other processes: a setup writes its intent before its link exists.
 ///
-/// Bridges this dataplane created (tagged ``NativeNames/bridgeAlias(networkID:internal:)``) that have no port and no state
-/// file naming them go too, as netavark deletes a bridge with its last container: Podman's `network rm` never
+/// Bridges this dataplane created (tagged ``NativeNames/bridgeAlias(networkID:internal:)``) that have no port and no
+/// state file naming them go too, as netavark deletes a bridge with its last container: Podman's `network rm` never
 /// calls its netavark, so with cnet as Podman's netavark this is how a removed network's bridge goes. The next
 /// container of a network that still exists makes its bridge again. Setups hold the network lock that gc holds
 /// (`netavark.lock`, Podman's too), so no setup can be choosing a bridge that gc deletes. A stale attachment's

@@ -14,18 +14,28 @@ extension NativeDataplane {
   func otherAttachments(containerID: String, namespacePath: String, excluding networks: Set<String>)
     -> [AttachmentState]
   {
+    // The path as well as the identity: the kernel reuses a dead namespace's inode number.
     guard !namespacePath.isEmpty, let identity = NetworkNamespace.identityText(of: namespacePath) else { return [] }
     return store.states(containerID: containerID, excluding: networks).filter {
-      $0.phase == .done && $0.namespaceIdentity == identity
+      $0.phase == .done && $0.namespacePath == namespacePath && $0.namespaceIdentity == identity
     }
   }
 
-  /// Whether another of the container's networks publishes its ports already (a `network connect`).
-  func publishesElsewhere(_ request: NetavarkRequest, namespacePath: String) -> Bool {
-    otherAttachments(
+  /// Whether another of the container's networks publishes its ports already (a `network connect`, which passes
+  /// them again). Other ports than those are refused: a container's ports are the same on all its networks.
+  func publishesElsewhere(_ request: NetavarkRequest, namespacePath: String) throws(NetworkError) -> Bool {
+    let carrier = otherAttachments(
       containerID: request.options.containerID, namespacePath: namespacePath,
       excluding: Set(request.options.networks.map(\.name))
-    ).contains { $0.publishedPorts != nil }
+    ).first { $0.publishedPorts != nil }
+    guard let carrier, let published = carrier.publishedPorts else { return false }
+    guard Set(published.mappings) == Set(request.options.portMappings) else {
+      throw NetworkError(
+        .invalidArgument,
+        "container \(request.options.containerID) publishes its ports through network \(carrier.network) already, and they cannot differ on another network"
+      )
+    }
+    return true
   }
 
   /// Hands the ports of `leaving` to a bridge network the container stays on: that network's state takes them, and
@@ -42,19 +52,24 @@ extension NativeDataplane {
     let moved = PublishedPorts(
       mappings: published.mappings, ipv4: addresses.first { !$0.isIPv6 }, ipv6: addresses.first { $0.isIPv6 })
     guard let old = try? published.forwards(), let new = try? moved.forwards(), !new.isEmpty else { return false }
-    // The state first: a move cut short is completed by the next teardown of `leaving`, which still has the ports.
+    // The successor's state first, and the leaving one's without the ports once they moved: a process killed in
+    // between leaves the ports with both, which a reload and a later teardown take in order (the forwards that
+    // still point at a network are its own; a move already done is no error).
     successor.publishedPorts = moved
     do {
       try store.write(successor)
       try firewall.move(old, to: new)
-      return true
     } catch {
       successor.publishedPorts = nil
       try? store.write(successor)
       configuration.logger.warning(
-        "the ports of container \(leaving.containerID) could not move to network \(successor.network) and go with network \(leaving.network): \(error)"
+        "the ports of container \(leaving.containerID) could not be moved to network \(successor.network), and are removed with network \(leaving.network): \(error)"
       )
       return false
     }
+    var left = leaving
+    left.publishedPorts = nil
+    try? store.write(left)
+    return true
   }
 }

@@ -31,6 +31,9 @@ struct PortForward: Hashable, Sendable, Codable {
     return (hostIP.map { [.address($0)] } ?? []) + [.protocol(number), .port(hostPort)]
   }
 
+  /// Which element of which map it is: two forwards of one slot cannot both be in the firewall.
+  var slot: [UInt8] { Array(map.utf8) + [0] + element.key }
+
   var element: SetElement {
     SetElement(key: key, data: [.address(containerIP), .port(containerPort)])
   }

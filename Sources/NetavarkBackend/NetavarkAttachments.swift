@@ -240,6 +240,9 @@ extension NetavarkNetworkBackend {
       if dataplane.reloadsInPlace {
         do {
           try await dataplane.reloadFirewall(of: live.map { try contract(from: $0) })
+        } catch let error as NetworkError {
+          // The dataplane's message names what it was doing already.
+          throw NetworkError(.pluginFailed, error.message, causes: [error])
         } catch {
           throw NetworkError(.pluginFailed, "reloading the firewall: \(error)", causes: [error])
         }

@@ -293,6 +293,84 @@ struct NativeFirewallRootTests {
     }
   }
 
+  /// A process killed in the middle of a hand-over leaves the ports in two states (the successor's written, the
+  /// forwards not yet moved): a reload writes each port once, and the next teardown of the first network moves them.
+  @Test func aHandOverCutShortIsReloadedAndCompletedByTheNextTeardown() async throws {
+    try await NativeBackendRootTests.withWorld { world in
+      try await NativeBackendRootTests.withContainers(1) { containers in
+        let container = containers[0]
+        let first = try await world.create(NativeBackendRootTests.bridgeNetwork(["10.78.10.0/24"]))
+        let second = try await world.create(NativeBackendRootTests.bridgeNetwork(["10.78.11.0/24"]))
+        let ports = [PortMapping(containerPort: 80, hostPort: 18272)]
+        _ = try await Self.setup(world, container, [first.name: PerNetworkOptions()], ports: ports)
+        let connected = try await Self.setup(
+          world, container, [second.name: PerNetworkOptions(interfaceName: "eth1")], ports: ports)
+        let secondAddress = try Self.address(of: connected, second.name)
+        // The state the hand-over writes first: the second network's, with the ports pointing at its address.
+        let path = "\(world.stateDir)/\(second.name)/\(container.id).json"
+        var state = try #require(
+          try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        state["published_ports"] = [
+          "port_mappings": [["host_ip": "", "container_port": 80, "host_port": 18272, "range": 1, "protocol": "tcp"]],
+          "ipv4": secondAddress,
+        ]
+        try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: path))
+
+        try world.host.run(["nft", "flush", "ruleset"])
+        #expect(try await world.backend.reload(containers: nil) == [container.id])
+        #expect(try Self.portElements(world).count == 1)
+        let servers = try Self.webServers(in: container.namespace, ports: [80], text: "once\n", world: world)
+        defer { servers.forEach { $0.stop() } }
+        #expect(await Self.fetch("http://127.0.0.1:18272/", from: world.host) == "once\n")
+
+        try await Self.teardown(world, container, networks: [first.name], ports: ports)
+        let elements = try Self.portElements(world)
+        #expect(elements.count == 1 && elements[0].contains(secondAddress), "\(elements)")
+        #expect(await Self.fetch("http://127.0.0.1:18272/", from: world.host) == "once\n")
+        try await Self.teardown(world, container, networks: [second.name], ports: ports)
+        #expect(try Self.portElements(world) == [])
+        #expect(world.stateFiles() == [])
+      }
+    }
+  }
+
+  /// A hand-over that would take a key another container holds (here its IPv6 port, which the network the ports
+  /// move to would add) changes nothing of that container's: the ports go with the network they were on.
+  @Test func aHandOverNeverTakesAnotherContainersPort() async throws {
+    try await NativeBackendRootTests.withWorld { world in
+      try await NativeBackendRootTests.withContainers(2) { containers in
+        let (mover, holder) = (containers[0], containers[1])
+        let v4 = try await world.create(NativeBackendRootTests.bridgeNetwork(["10.78.12.0/24"]))
+        let dual = try await world.create(NativeBackendRootTests.bridgeNetwork(["10.78.13.0/24", "fd78:13::/64"]))
+        _ = try await Self.setup(
+          world, holder, [dual.name: PerNetworkOptions()],
+          ports: [PortMapping(hostIP: "::", containerPort: 80, hostPort: 18274)])
+        let ports = [PortMapping(containerPort: 80, hostPort: 18274)]
+        _ = try await Self.setup(world, mover, [v4.name: PerNetworkOptions()], ports: ports)
+        _ = try await Self.setup(world, mover, [dual.name: PerNetworkOptions(interfaceName: "eth1")], ports: ports)
+        let before = try Self.portElements(world)
+        #expect(before.count == 2, "\(before)")
+        try await Self.teardown(world, mover, networks: [v4.name], ports: ports)
+        #expect(try Self.portElements(world) == before.filter { $0.hasPrefix("pf6") })
+        // A connect with other ports than the container publishes is refused, and leaves nothing.
+        let other = try await world.create(NativeBackendRootTests.bridgeNetwork(["10.78.14.0/24"]))
+        _ = try await Self.setup(world, mover, [v4.name: PerNetworkOptions(interfaceName: "eth2")], ports: ports)
+        await #expect {
+          _ = try await Self.setup(
+            world, mover, [other.name: PerNetworkOptions(interfaceName: "eth3")],
+            ports: [PortMapping(containerPort: 80, hostPort: 18275)])
+        } throws: { error in
+          "\(error)".contains("publishes its ports through network \(v4.name) already, and they cannot differ")
+        }
+        #expect(try mover.namespace.linkNames().sorted() == ["eth1", "eth2", "lo"])
+        try await Self.teardown(world, mover, networks: [v4.name, dual.name], ports: ports)
+        try await Self.teardown(world, holder, networks: [dual.name], ports: [])
+        #expect(try Self.portElements(world) == [])
+        #expect(world.stateFiles() == [])
+      }
+    }
+  }
+
   @Test func aHostPortThatAnotherContainerPublishesIsAClearErrorThatChangesNothing() async throws {
     try await NativeBackendRootTests.withWorld { world in
       try await NativeBackendRootTests.withContainers(2) { containers in
