@@ -71,17 +71,15 @@ struct SetupTeardownTests {
     let web = try TemporaryDirectory(prefix: "cnet-www")
     defer { web.remove() }
     try "hello from the container\n".write(toFile: web.appending("index.html"), atomically: true, encoding: .utf8)
-    // -f keeps httpd in the foreground: a daemon would hold our output pipes open.
+    // -f keeps httpd in the foreground: a daemon would hold our output pipes open. The servers are killed, not
+    // terminated: a process spawned from a Dispatch worker thread inherits its mask, with SIGTERM blocked.
     let servers = try (80...82).map { port in
-      try startProcess([
-        "ip", "netns", "exec", container.name, "busybox", "httpd", "-f", "-p", "\(port)", "-h", web.path,
-      ])
+      try NamespaceServer(in: container, ["busybox", "httpd", "-f", "-p", "\(port)", "-h", web.path])
     }
-    defer { servers.forEach { $0.terminate() } }
+    defer { servers.forEach { $0.stop() } }
     let received = web.appending("udp.txt")
-    let udpServer = try startProcess(
-      ["ip", "netns", "exec", container.name, "sh", "-c", "nc.openbsd -u -l 53 > \(received)"])
-    defer { udpServer.terminate() }
+    let udpServer = try NamespaceServer(in: container, ["nc.openbsd", "-u", "-l", "53"], output: received)
+    defer { udpServer.stop() }
 
     let gateway = try #require(network.subnets[0].gateway).description
     for hostPort in 18080...18082 {
@@ -321,13 +319,3 @@ func openDescriptorCount() throws -> Int {
   try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
 }
 
-/// Starts a long-running command (a server) and returns its process so the test can stop it.
-func startProcess(_ arguments: [String]) throws -> Process {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  process.arguments = arguments
-  process.standardOutput = FileHandle.nullDevice
-  process.standardError = FileHandle.nullDevice
-  try process.run()
-  return process
-}
