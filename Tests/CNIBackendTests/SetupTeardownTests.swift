@@ -318,4 +318,3 @@ struct SetupTeardownTests {
 func openDescriptorCount() throws -> Int {
   try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
 }
-
