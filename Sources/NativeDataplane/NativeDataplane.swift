@@ -282,10 +282,9 @@ public struct NativeDataplane: NetavarkDataplane {
     if !request.options.portMappings.isEmpty, try !publishesElsewhere(request, namespacePath: namespacePath),
       let carrier = attachments.firstIndex(where: { $0.network.driver == "bridge" })
     {
-      let addresses = attachments.filter { $0.network.driver == "bridge" }.flatMap(\.addresses).map(\.ipnet.address)
       let published = PublishedPorts(
-        mappings: request.options.portMappings, ipv4: addresses.first { !$0.isIPv6 },
-        ipv6: addresses.first { $0.isIPv6 })
+        mappings: request.options.portMappings,
+        addresses: attachments.filter { $0.network.driver == "bridge" }.flatMap(\.addresses).map(\.ipnet.address))
       attachments[carrier].forwards = try published.forwards()
       attachments[carrier].published = published
     }

@@ -58,9 +58,7 @@ struct NativeFirewall: Sendable {
         }
       } catch {
         if error.errno == EEXIST {
-          let taken = forwards.first { forward in
-            (try? socket.elementData(table: FirewallRuleset.table, set: forward.map, key: forward.element.key)) != nil
-          }
+          let taken = forwards.first { forward in (try? Self.target(of: forward, in: socket)) != nil }
           throw NetworkError(
             .alreadyExists,
             "port \(taken?.hostDescription ?? forwards.map(\.hostDescription).joined(separator: ", ")) is already published by another container",
@@ -75,16 +73,8 @@ struct NativeFirewall: Sendable {
   /// target is still this container's (a setup that stopped half-way may not have added them).
   func unpublish(_ forwards: [PortForward], verify: Bool = false) throws(NetworkError) {
     try withSocket { socket throws(NetworkError) in
-      var mine = forwards
-      if verify {
-        mine = []
-        for forward in forwards {
-          let data = try netlink { () throws(NetlinkError) in
-            try socket.elementData(table: FirewallRuleset.table, set: forward.map, key: forward.element.key)
-          }
-          if data == forward.element.data { mine.append(forward) }
-        }
-      }
+      let mine =
+        verify ? try netlink { () throws(NetlinkError) in try Self.stillOurs(forwards, in: socket) } : forwards
       do throws(NetlinkError) {
         for transaction in Self.transactions(.destroy, mine) { try socket.removeElements(transaction) }
       } catch  where error.errno == ENOENT {
@@ -104,11 +94,7 @@ struct NativeFirewall: Sendable {
   func move(_ old: [PortForward], to new: [PortForward]) throws(NetworkError) {
     try withSocket { socket throws(NetworkError) in
       do {
-        func current(_ forward: PortForward) throws(NetlinkError) -> [UInt8]? {
-          try socket.elementData(table: FirewallRuleset.table, set: forward.map, key: forward.element.key)
-        }
-        var leaving: [PortForward] = []
-        for forward in old where try current(forward) == forward.element.data { leaving.append(forward) }
+        let leaving = try Self.stillOurs(old, in: socket)
         let freed = Set(leaving.map(\.slot))
         var arriving: [PortForward] = []
         for forward in new {
@@ -116,7 +102,7 @@ struct NativeFirewall: Sendable {
             arriving.append(forward)
             continue
           }
-          switch try current(forward) {
+          switch try Self.target(of: forward, in: socket) {
           case nil: arriving.append(forward)
           case forward.element.data: continue
           default:
@@ -136,6 +122,20 @@ struct NativeFirewall: Sendable {
         throw NetworkError(.io, "moving published ports: \(error)", causes: [error])
       }
     }
+  }
+
+  /// What the forward's key maps to now (an address and a port); nil when the key is not in its map.
+  private static func target(of forward: PortForward, in socket: NFTablesNetlink) throws(NetlinkError) -> [UInt8]? {
+    try socket.elementData(table: FirewallRuleset.table, set: forward.map, key: forward.element.key)
+  }
+
+  /// The forwards whose keys still map to their targets: this container's, not a later holder's of the port.
+  private static func stillOurs(_ forwards: [PortForward], in socket: NFTablesNetlink) throws(NetlinkError)
+    -> [PortForward]
+  {
+    var ours: [PortForward] = []
+    for forward in forwards where try target(of: forward, in: socket) == forward.element.data { ours.append(forward) }
+    return ours
   }
 
   /// Removes a bridge's chains and elements, if it has any.

@@ -9,14 +9,13 @@ import NetworkNamespace
 /// container's ports again; connecting leaves the ports where they are, and disconnecting the network they go to
 /// hands them to a bridge network the container stays on, as netavark's next rule would take over.
 extension NativeDataplane {
-  /// The container's complete attachments outside `networks`, in this same namespace (not a dead predecessor's of
-  /// the same ID).
-  func otherAttachments(containerID: String, namespacePath: String, excluding networks: Set<String>)
-    -> [AttachmentState]
-  {
+  /// The container's complete attachments on networks the request does not name, in this same namespace (not a
+  /// dead predecessor's of the same ID).
+  func otherAttachments(_ request: NetavarkRequest, namespacePath: String) -> [AttachmentState] {
     // The path as well as the identity: the kernel reuses a dead namespace's inode number.
     guard !namespacePath.isEmpty, let identity = NetworkNamespace.identityText(of: namespacePath) else { return [] }
-    return store.states(containerID: containerID, excluding: networks).filter {
+    let named = Set(request.options.networks.map(\.name))
+    return store.states(containerID: request.options.containerID, excluding: named).filter {
       $0.phase == .done && $0.namespacePath == namespacePath && $0.namespaceIdentity == identity
     }
   }
@@ -24,10 +23,7 @@ extension NativeDataplane {
   /// Whether another of the container's networks publishes its ports already (a `network connect`, which passes
   /// them again). Other ports than those are refused: a container's ports are the same on all its networks.
   func publishesElsewhere(_ request: NetavarkRequest, namespacePath: String) throws(NetworkError) -> Bool {
-    let carrier = otherAttachments(
-      containerID: request.options.containerID, namespacePath: namespacePath,
-      excluding: Set(request.options.networks.map(\.name))
-    ).first { $0.publishedPorts != nil }
+    let carrier = otherAttachments(request, namespacePath: namespacePath).first { $0.publishedPorts != nil }
     guard let carrier, let published = carrier.publishedPorts else { return false }
     guard Set(published.mappings) == Set(request.options.portMappings) else {
       throw NetworkError(
@@ -43,14 +39,12 @@ extension NativeDataplane {
   /// logged), and the caller removes the ports as usual.
   func handOverPorts(of leaving: AttachmentState, request: NetavarkRequest, namespacePath: String) -> Bool {
     guard let published = leaving.publishedPorts, !request.options.namespaceWillBeRemoved else { return false }
-    let staying = otherAttachments(
-      containerID: request.options.containerID, namespacePath: namespacePath,
-      excluding: Set(request.options.networks.map(\.name))
-    ).first { $0.driver == "bridge" && !$0.addresses.isEmpty }
+    let staying = otherAttachments(request, namespacePath: namespacePath).first {
+      $0.driver == "bridge" && !$0.addresses.isEmpty
+    }
     guard var successor = staying else { return false }
-    let addresses = successor.addresses.compactMap { IPNetwork($0)?.address }
     let moved = PublishedPorts(
-      mappings: published.mappings, ipv4: addresses.first { !$0.isIPv6 }, ipv6: addresses.first { $0.isIPv6 })
+      mappings: published.mappings, addresses: successor.addresses.compactMap { IPNetwork($0)?.address })
     guard let old = try? published.forwards(), let new = try? moved.forwards(), !new.isEmpty else { return false }
     // The successor's state first, and the leaving one's without the ports once they moved: a process killed in
     // between leaves the ports with both, which a reload and a later teardown take in order (the forwards that

@@ -120,3 +120,10 @@ struct PublishedPorts: Hashable, Sendable, Codable {
     try PortForward.forwards(of: mappings, ipv4: ipv4, ipv6: ipv6)
   }
 }
+
+extension PublishedPorts {
+  /// Forwarding to the first IPv4 and the first IPv6 address of `addresses`, as netavark picks them.
+  init(mappings: [PortMapping], addresses: [IPAddress]) {
+    self.init(mappings: mappings, ipv4: addresses.first { !$0.isIPv6 }, ipv6: addresses.first { $0.isIPv6 })
+  }
+}
