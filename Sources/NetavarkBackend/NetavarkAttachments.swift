@@ -120,8 +120,9 @@ extension NetavarkNetworkBackend {
 
   public func teardown(namespacePath: String, options: NetworkOptions) async throws {
     try namespaces.check(namespacePath, forTeardown: true)
-    // What the dataplane can start now runs while the lock is taken and the record read.
-    let networks = options.networks.compactMap { try? lookup($0.name) }
+    // What the dataplane can start now runs while the lock is taken and the record read; only a namespace about to
+    // go lets it start anything.
+    let networks = options.namespaceWillBeRemoved ? options.networks.compactMap { try? lookup($0.name) } : []
     let prepared =
       networks.count == options.networks.count && !networks.isEmpty
       ? dataplane.prepareTeardown(

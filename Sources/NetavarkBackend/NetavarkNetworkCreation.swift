@@ -87,11 +87,7 @@ struct NetavarkNetworkCreation {
         options["metric"] = String(metric)
       case ("no_default_route", _) where podman5Options:
         // netavark (Rust) reads only "true" and "false"; Podman turns Go's other spellings into those.
-        guard let flag = NetworkCreationRules.parseBool(value) else {
-          throw NetworkError(
-            .invalidArgument, "invalid no_default_route \(NameValidation.displayed(value)): must be true or false")
-        }
-        options["no_default_route"] = String(flag)
+        options["no_default_route"] = String(try NetworkCreationRules.goBool(value))
       case ("vrf", "bridge") where podman5Options:
         guard !value.isEmpty else { throw NetworkError(.invalidArgument, "invalid vrf name") }
         options["vrf"] = value
